@@ -1,0 +1,58 @@
+using System.CommandLine;
+using SaeGuard.Activations;
+using SaeGuard.Common;
+using SaeGuard.Data;
+using SaeGuard.Models;
+
+namespace SaeGuard.Cli.Commands;
+
+static class ExtractCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "minilm (built in), PATH.onnx or PATH.gguf.", DefaultValueFactory = _ => "minilm" };
+        var layer = new Option<int>("--layer") { Description = "Layer whose output (residual stream) is captured.", DefaultValueFactory = _ => BuiltInModels.MiniLmDefaultLayer };
+        var input = new Option<string[]>("--input") { Description = "Input file(s): CSV, JSONL, JSON list, TXT, Parquet, ShareGPT, hh-rlhf.", Required = true, AllowMultipleArgumentsPerToken = true };
+        var output = CommonOptions.Required("--out", "Output dump folder.");
+        var format = new Option<string>("--format") { Description = "auto|csv|jsonl|json|parquet|txt|sharegpt|hh-rlhf", DefaultValueFactory = _ => "auto" };
+        var textCol = new Option<string?>("--text-column") { Description = "Column holding the text." };
+        var labelCol = new Option<string?>("--label-column") { Description = "Column holding harmful/benign (1/0, true/false, unsafe/safe)." };
+        var catCol = new Option<string?>("--category-column") { Description = "Column holding the harm category." };
+        var label = new Option<string?>("--label") { Description = "Label every row of the input(s): harmful or benign." };
+        var category = new Option<string?>("--category") { Description = "Category for every row of the input(s)." };
+        var maxTokens = new Option<long>("--max-tokens") { Description = "Stop after this many tokens (0 = all).", DefaultValueFactory = _ => 0 };
+        var maxDocs = new Option<int>("--max-docs") { Description = "Read at most this many documents per input (0 = all).", DefaultValueFactory = _ => 0 };
+        var dtype = new Option<string>("--dtype") { Description = "f16 or f32 storage.", DefaultValueFactory = _ => "f16" };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "vocab.txt or tokenizer.json for an ONNX model." };
+        var hookTensor = new Option<string?>("--hook-tensor") { Description = "Capture this ONNX graph tensor instead of a layer output." };
+        var maxLength = new Option<int?>("--max-length") { Description = "Truncate documents to this many tokens (default: the model's)." };
+        var threads = CommonOptions.Threads();
+        var json = CommonOptions.Json();
+        var cmd = new Command("extract", "Capture one layer's residual stream for every token of a corpus into a dump folder.")
+        { model, layer, input, output, format, textCol, labelCol, catCol, label, category, maxTokens, maxDocs, dtype, tokenizer, hookTensor, maxLength, threads, json };
+        cmd.SetAction(p => CliRunner.Run(() =>
+        {
+            var dt = p.GetValue(dtype)!;
+            if (dt != "f16" && dt != "f32") throw new UserError($"--dtype must be f16 or f32, got '{dt}'.");
+            var docs = new List<DocRecord>();
+            foreach (var file in p.GetValue(input)!)
+            {
+                var opts = new CorpusReadOptions
+                {
+                    Format = p.GetValue(format)!,
+                    TextColumn = p.GetValue(textCol), LabelColumn = p.GetValue(labelCol), CategoryColumn = p.GetValue(catCol),
+                    FixedLabel = p.GetValue(label), FixedCategory = p.GetValue(category),
+                };
+                var rows = CorpusReader.Read(file, opts);
+                int cap = p.GetValue(maxDocs);
+                docs.AddRange(cap > 0 ? rows.Take(cap) : rows);
+            }
+            using var source = BuiltInModels.Open(p.GetValue(model)!, p.GetValue(layer), p.GetValue(tokenizer), p.GetValue(threads), p.GetValue(maxLength), p.GetValue(hookTensor));
+            var summary = Extractor.Run(source, docs, p.GetValue(output)!, new ExtractOptions { F16 = dt == "f16", MaxTokens = p.GetValue(maxTokens) });
+            Console.Error.WriteLine($"extract: {summary.Docs:N0} docs, {summary.Tokens:N0} tokens ({summary.TruncatedDocs} truncated to {source.MaxLength}) in {summary.Seconds:F1}s, {summary.TokensPerSecond:N0} tokens/s → {summary.OutDir}");
+            if (p.GetValue(json)) CliRunner.PrintJson(new { summary.Docs, summary.Tokens, summary.TruncatedDocs, summary.Shards, summary.Seconds, tokens_per_s = summary.TokensPerSecond, out_dir = summary.OutDir, model = source.ModelName, layer = source.Layer, d = source.Width });
+            return 0;
+        }));
+        return cmd;
+    }
+}

@@ -1,0 +1,159 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using SaeGuard.Common;
+
+namespace SaeGuard.Models;
+
+/// <summary>
+/// An ONNX transformer encoder run by ONNX Runtime, with one block's hidden state exposed as an
+/// extra graph output (found by graph structure, see <see cref="LayerNormLocator"/>), or any
+/// named tensor with <c>hookTensor</c>.
+/// </summary>
+public sealed class OnnxTransformerSource : IActivationSource
+{
+    readonly InferenceSession _session;
+    readonly ITextTokenizer _tokenizer;
+    readonly string _tensor;
+    readonly bool _int32Inputs;
+    readonly bool _hasTokenTypes;
+    readonly Dictionary<string, string> _info = new();
+
+    public string ModelName { get; }
+    public string ModelSha256 { get; }
+    public int Layer { get; }
+    public int LayerCount { get; }
+    public int Width { get; }
+    public string Hook => "resid_post";
+    public int MaxLength { get; }
+    public IReadOnlyDictionary<string, string> Info => _info;
+    public int VocabSize => _tokenizer.VocabSize;
+    /// <summary>The graph tensor that is captured.</summary>
+    public string TensorName => _tensor;
+    /// <summary>LayerNorm sites found in the graph (for tests and diagnostics).</summary>
+    public IReadOnlyList<LayerNormSite> LayerNorms { get; }
+    public OnnxGraph Graph { get; }
+
+    public OnnxTransformerSource(byte[] modelBytes, string modelName, ITextTokenizer tokenizer, int layer,
+        int threads = 0, int maxLength = 256, string? hookTensor = null, string? sha256 = null)
+    {
+        ModelName = modelName;
+        ModelSha256 = sha256 ?? Hashing.Sha256(modelBytes);
+        _tokenizer = tokenizer;
+        MaxLength = maxLength;
+        OnnxGraph graph;
+        try { graph = new OnnxGraph(modelBytes); }
+        catch (InvalidDataException e) { throw new UserError($"Model '{modelName}' is not a readable ONNX file: {e.Message}"); }
+        Graph = graph;
+        foreach (var need in new[] { "input_ids", "attention_mask" })
+            if (!graph.Inputs.Contains(need))
+                throw new UserError($"Model '{modelName}' has no '{need}' input (it has: {string.Join(", ", graph.Inputs)}); SaeGuard runs encoder transformers with input_ids and attention_mask.");
+        _hasTokenTypes = graph.Inputs.Contains("token_type_ids");
+        var norms = LayerNormLocator.Find(graph);
+        LayerNorms = norms;
+        var blocks = LayerNormLocator.BlockOutputs(norms);
+        if (hookTensor != null)
+        {
+            _tensor = hookTensor;
+            LayerCount = blocks?.Count ?? 0;
+            Layer = layer;
+            _info["hook_tensor"] = hookTensor;
+        }
+        else
+        {
+            if (blocks == null)
+                throw new UserError($"Could not find the transformer blocks of '{modelName}' by graph structure ({norms.Count} LayerNorms found; a post-LayerNorm encoder has 1 + 2×layers). Name the tensor to capture with --hook-tensor.");
+            LayerCount = blocks.Count;
+            if (layer < 0 || layer >= blocks.Count)
+                throw new UserError($"Layer {layer} is out of range for '{modelName}': it has {blocks.Count} layers (0–{blocks.Count - 1}).");
+            Layer = layer;
+            _tensor = blocks[layer].Output;
+        }
+        var bytes = graph.Outputs.Contains(_tensor) ? modelBytes : graph.WithExtraOutputs(new[] { _tensor });
+        var opts = new SessionOptions
+        {
+            IntraOpNumThreads = threads > 0 ? threads : Environment.ProcessorCount,
+            InterOpNumThreads = 1,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+        };
+        opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "1");
+        try { _session = new InferenceSession(bytes, opts); }
+        catch (OnnxRuntimeException e)
+        {
+            throw new UserError($"ONNX Runtime could not load '{modelName}'" + (hookTensor != null ? $" with hook tensor '{hookTensor}'" : "") + $": {e.Message}");
+        }
+        _int32Inputs = _session.InputMetadata["input_ids"].ElementDataType == TensorElementType.Int32;
+        var outMeta = _session.OutputMetadata[_tensor];
+        Width = outMeta.Dimensions.Length > 0 && outMeta.Dimensions[^1] > 0 ? outMeta.Dimensions[^1] : ProbeWidth();
+        _info["onnx_tensor"] = _tensor;
+        _info["architecture"] = "encoder (post-LN)";
+        _info["n_layers"] = LayerCount.ToString();
+    }
+
+    int ProbeWidth()
+    {
+        var r = Run(new[] { Tokenize("a") });
+        return r[0].Length / Tokenize("a").Length;
+    }
+
+    public TokenizedText Tokenize(string text) => _tokenizer.Encode(text, MaxLength);
+    public string TokenText(int id) => _tokenizer.TokenText(id);
+
+    public IReadOnlyList<float[]> Run(IReadOnlyList<TokenizedText> batch) => RunTensors(batch, new[] { _tensor })[0];
+
+    /// <summary>Runs a batch and returns, for each requested graph output, per text [tokens, width] rows.</summary>
+    public List<float[][]> RunTensors(IReadOnlyList<TokenizedText> batch, IReadOnlyList<string> outputs)
+    {
+        int b = batch.Count;
+        int t = batch.Max(x => x.Length);
+        var shape = new long[] { b, t };
+        var ids = new long[b * t];
+        var mask = new long[b * t];
+        for (int i = 0; i < b; i++)
+        {
+            var x = batch[i];
+            for (int j = 0; j < t; j++)
+            {
+                ids[i * t + j] = j < x.Length ? x.Ids[j] : _tokenizer.PadId;
+                mask[i * t + j] = j < x.Length ? 1 : 0;
+            }
+        }
+        var names = new List<string> { "input_ids", "attention_mask" };
+        var values = new List<OrtValue>();
+        try
+        {
+            values.Add(Tensor(ids, shape));
+            values.Add(Tensor(mask, shape));
+            if (_hasTokenTypes) { names.Add("token_type_ids"); values.Add(Tensor(new long[b * t], shape)); }
+            using var results = _session.Run(new RunOptions(), names, values, outputs);
+            var all = new List<float[][]>();
+            foreach (var r in results)
+            {
+                var data = r.GetTensorDataAsSpan<float>();
+                var dims = r.GetTensorTypeAndShape().Shape;
+                int d = (int)dims[^1];
+                int tt = (int)dims[1];
+                var perText = new float[b][];
+                for (int i = 0; i < b; i++)
+                {
+                    int n = batch[i].Length;
+                    perText[i] = data.Slice(i * tt * d, n * d).ToArray();
+                }
+                all.Add(perText);
+            }
+            return all;
+        }
+        finally
+        {
+            foreach (var v in values) v.Dispose();
+        }
+    }
+
+    OrtValue Tensor(long[] data, long[] shape)
+    {
+        if (!_int32Inputs) return OrtValue.CreateTensorValueFromMemory(data, shape);
+        return OrtValue.CreateTensorValueFromMemory(data.Select(v => (int)v).ToArray(), shape);
+    }
+
+    public void Dispose() => _session.Dispose();
+}
