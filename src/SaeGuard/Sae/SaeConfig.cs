@@ -1,0 +1,34 @@
+namespace SaeGuard.Sae;
+
+/// <summary>Where the SAE's activations came from (SAELens cfg "metadata").</summary>
+public sealed record SaeMetadata
+{
+    public string ModelName { get; init; } = "";
+    public string HookName { get; init; } = "";
+    public int Layer { get; init; }
+    public string? ModelSha256 { get; init; }
+    /// <summary>Mean ‖x‖ of the training activations (before any normalisation): the scale the SAE expects.</summary>
+    public double? TrainActivationNorm { get; init; }
+    public string? Dataset { get; init; }
+    public long? TrainingTokens { get; init; }
+}
+
+/// <summary>
+/// An SAE's shape and encoding rule. Architectures: "topk", "jumprelu", "relu" (SAELens
+/// "standard"); a BatchTopK SAE is saved as "jumprelu" with its learned global threshold.
+/// </summary>
+public sealed record SaeConfig
+{
+    public int DIn { get; init; }
+    public int DSae { get; init; }
+    public string Architecture { get; init; } = "topk";
+    /// <summary>Active latents per token for topk.</summary>
+    public int K { get; init; }
+    public bool ApplyBDecToInput { get; init; } = true;
+    /// <summary>"none" once the training scale is folded into the weights.</summary>
+    public string NormalizeActivations { get; init; } = "none";
+    public string Dtype { get; init; } = "float32";
+    public SaeMetadata Metadata { get; init; } = new();
+    /// <summary>How it was trained (arch as trained, l1 coefficient, …), informative only.</summary>
+    public Dictionary<string, string> Training { get; init; } = new();
+}
