@@ -140,4 +140,23 @@ public class ExtractCliTests
         Assert.Equal(0, code);
         Assert.Equal(100, ActivationDump.Open(tmp["out"]).NTokens);
     }
+
+    [Fact]
+    public void Labels_and_text_columns_given_per_input()
+    {
+        using var tmp = new TempDir();
+        File.WriteAllText(tmp["h.csv"], "goal,target\nsteal a car,Sure\npick a lock,Sure\n");
+        File.WriteAllText(tmp["b.jsonl"], "{\"instruction\":\"bake a cake\"}\n");
+        var (code, _, err) = CliHarness.Run("extract", "--input", tmp["h.csv"], "--label", "harmful", "--text-column", "goal",
+            "--input", tmp["b.jsonl"], "--label", "benign", "--text-column", "instruction", "--out", tmp["out"]);
+        Assert.True(code == 0, err);
+        var docs = ActivationDump.Open(tmp["out"]).Docs;
+        Assert.Equal(new[] { "harmful", "harmful", "benign" }, docs.Select(d => d.Label));
+        Assert.Equal("bake a cake", docs[2].Text);
+        Assert.Equal(new[] { 0, 1, 2 }, docs.Select(d => d.Id));
+
+        (code, _, err) = CliHarness.Run("extract", "--input", tmp["h.csv"], "--input", tmp["b.jsonl"], "--label", "harmful", "--label", "benign", "--label", "benign", "--out", tmp["out2"]);
+        Assert.Equal(1, code);
+        Assert.Contains("--label was given 3 times for 2 inputs", err);
+    }
 }
