@@ -71,8 +71,8 @@ public static class CorpusReader
             if (Formats.ContainsKey("sharegpt") && LooksLikeShareGpt(path)) return "sharegpt";
             return "json";
         }
+        if (global::SaeGuard.Data.Formats.FormatSniffer.Sniff(path, ext) is { } known) return known;
         if (ext == ".jsonl" && Formats.ContainsKey("hh-rlhf") && p.Contains("hh")) return "hh-rlhf";
-        if (ext == ".jsonl" && Formats.ContainsKey("corpus") && global::SaeGuard.Data.Formats.CorpusFormat.LooksLikeCorpus(path)) return "corpus";
         return ext switch
         {
             ".csv" => "csv",

@@ -1,6 +1,3 @@
-using System.Text;
-using System.Text.Json;
-
 namespace SaeGuard.Data.Formats;
 
 /// <summary>
@@ -23,24 +20,6 @@ public static class CorpusFormat
                 JsonRecords.OptionalString(item, o.CategoryColumn ?? "category", path, where), o);
             var source = JsonRecords.OptionalString(item, "source", path, where);
             yield return string.IsNullOrEmpty(source) ? doc : doc with { Source = source };
-        }
-    }
-
-    /// <summary>True when the first line is an object with "text" and "source" fields.</summary>
-    public static bool LooksLikeCorpus(string path)
-    {
-        try
-        {
-            using var sr = CorpusReader.OpenText(path);
-            var line = sr.ReadLine();
-            if (line == null) return false;
-            using var doc = JsonDocument.Parse(line);
-            return doc.RootElement.ValueKind == JsonValueKind.Object
-                && doc.RootElement.TryGetProperty("text", out _) && doc.RootElement.TryGetProperty("source", out _);
-        }
-        catch (Exception e) when (e is JsonException or IOException or InvalidDataException or DecoderFallbackException)
-        {
-            return false;
         }
     }
 }
