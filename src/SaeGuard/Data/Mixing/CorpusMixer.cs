@@ -50,7 +50,7 @@ public static class CorpusMixer
         new Random(recipe.Seed).Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(picked));
         var docs = picked.Select((p, i) => p.Doc with { Id = i }).ToList();
         var counts = picked.Select(p => p.Tokens).ToArray();
-        return new MixResult(docs, counts, new SourceTable(docs, counts), reports, total);
+        return new MixResult(docs, counts, new SourceTable(docs, counts, recipe.Sources.Select(x => x.Name)), reports, total);
     }
 
     static List<DocRecord> ReadSource(MixSource s)

@@ -28,7 +28,12 @@ public static class Deduplicator
         return (kept, removed);
     }
 
-    public static string Key(string text, DedupMode mode) => mode == DedupMode.Near ? Normalize(text) : text;
+    public static string Key(string text, DedupMode mode)
+    {
+        if (mode != DedupMode.Near) return text;
+        var key = Normalize(text);
+        return key.Length > 0 ? key : text; // texts of symbols only stay exact
+    }
 
     /// <summary>Lower-case letters and digits, single spaces between words.</summary>
     public static string Normalize(string text)

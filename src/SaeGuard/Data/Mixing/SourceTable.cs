@@ -7,8 +7,8 @@ public sealed record SourceRow(string Source, long Examples, double ExamplesPct,
     long Harmful, long Benign, long Unlabelled);
 
 /// <summary>
-/// The seed-style corpus table: per source, examples (count, %) and tokens (count, %), in order of
-/// first appearance, plus the label counts.
+/// The seed-style corpus table: per source, examples (count, %) and tokens (count, %), plus the
+/// label counts; sources in the given order, else in order of first appearance.
 /// </summary>
 public sealed class SourceTable
 {
@@ -16,11 +16,13 @@ public sealed class SourceTable
     public long TotalExamples { get; }
     public long TotalTokens { get; }
 
-    public SourceTable(IReadOnlyList<DocRecord> docs, IReadOnlyList<int> tokens)
+    public SourceTable(IReadOnlyList<DocRecord> docs, IReadOnlyList<int> tokens, IEnumerable<string>? sourceOrder = null)
     {
         if (docs.Count != tokens.Count) throw new ArgumentException("one token count per document");
         var order = new List<string>();
         var acc = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        foreach (var s in sourceOrder ?? Enumerable.Empty<string>())
+            if (acc.TryAdd(s, new long[5])) order.Add(s);
         for (int i = 0; i < docs.Count; i++)
         {
             var d = docs[i];

@@ -72,6 +72,7 @@ public static class DataPlots
         for (int s = 0; s < table.Rows.Count; s++)
         {
             var row = table.Rows[s];
+            if (row.Examples == 0) continue;
             var counts = new double[bins];
             for (int i = 0; i < docs.Count; i++)
             {
