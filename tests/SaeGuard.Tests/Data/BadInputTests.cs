@@ -100,12 +100,12 @@ public class BadInputTests
     }
 
     [Fact]
-    public void Parquet_with_a_non_string_text_column()
+    public async Task Parquet_with_a_non_string_text_column()
     {
         using var tmp = new TempDir();
         var bad = tmp["owt.parquet"];
         var text = new DataField<long>("text");
-        RoundTripTests.WriteParquet(bad, new ParquetSchema(text), (text, new long[] { 1, 2, 3 }));
+        await RoundTripTests.WriteParquet(bad, new ParquetSchema(text), new (DataField, Array)[] { (text, new long[] { 1, 2, 3 }) });
         var (code, err, wrote) = MixWith(tmp, bad, "parquet");
         Assert.Equal(1, code);
         Assert.Contains(bad, err);

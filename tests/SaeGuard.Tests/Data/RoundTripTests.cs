@@ -18,31 +18,29 @@ public class RoundTripTests
         "Last one.",
     };
 
-    internal static void WriteParquet(string path, ParquetSchema schema, params (DataField Field, Array Values)[] groupA)
+    /// <summary>Writes a Parquet file with one row group per entry of <paramref name="groups"/>.</summary>
+    internal static async Task WriteParquet(string path, ParquetSchema schema, params (DataField Field, Array Values)[][] groups)
     {
-        using var fs = File.Create(path);
-        var w = ParquetWriter.CreateAsync(schema, fs).GetAwaiter().GetResult();
-        WriteGroup(w, groupA);
-        w.DisposeAsync().AsTask().GetAwaiter().GetResult();
-    }
-
-    static void WriteGroup(ParquetWriter w, (DataField Field, Array Values)[] columns)
-    {
-        using var rg = w.CreateRowGroup();
-        foreach (var (field, values) in columns)
+        await using var fs = File.Create(path);
+        await using var w = await ParquetWriter.CreateAsync(schema, fs);
+        foreach (var columns in groups)
         {
-            switch (values)
+            using var rg = w.CreateRowGroup();
+            foreach (var (field, values) in columns)
             {
-                case string?[] s: rg.WriteAsync(field, s).GetAwaiter().GetResult(); break;
-                case long[] l: rg.WriteAsync<long>(field, l.AsMemory()).GetAwaiter().GetResult(); break;
-                case int[] i: rg.WriteAsync<int>(field, i.AsMemory()).GetAwaiter().GetResult(); break;
-                default: throw new NotSupportedException(values.GetType().Name);
+                switch (values)
+                {
+                    case string?[] s: await rg.WriteAsync(field, s); break;
+                    case long[] l: await rg.WriteAsync<long>(field, l.AsMemory()); break;
+                    case int[] i: await rg.WriteAsync<int>(field, i.AsMemory()); break;
+                    default: throw new NotSupportedException(values.GetType().Name);
+                }
             }
         }
     }
 
     [Fact]
-    public void Openwebtext_style_parquet_round_trips_over_row_groups()
+    public async Task Openwebtext_style_parquet_round_trips_over_row_groups()
     {
         using var tmp = new TempDir();
         var path = tmp["owt.parquet"];
@@ -50,13 +48,9 @@ public class RoundTripTests
         var label = new DataField<int>("is_harmful");
         var cat = new DataField<string>("topic");
         var schema = new ParquetSchema(text, label, cat);
-        using (var fs = File.Create(path))
-        {
-            var w = ParquetWriter.CreateAsync(schema, fs).GetAwaiter().GetResult();
-            WriteGroup(w, new (DataField, Array)[] { (text, Texts[..3]), (label, new[] { 0, 1, 0 }), (cat, new string?[] { "garden", null, "misc" }) });
-            WriteGroup(w, new (DataField, Array)[] { (text, new string?[] { Texts[3], null, Texts[4] }), (label, new[] { 1, 0, 0 }), (cat, new string?[] { "x", "y", "z" }) });
-            w.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        }
+        await WriteParquet(path, schema,
+            new (DataField, Array)[] { (text, Texts[..3]), (label, new[] { 0, 1, 0 }), (cat, new string?[] { "garden", null, "misc" }) },
+            new (DataField, Array)[] { (text, new string?[] { Texts[3], null, Texts[4] }), (label, new[] { 1, 0, 0 }), (cat, new string?[] { "x", "y", "z" }) });
         Assert.Equal("parquet", CorpusReader.GuessFormat(path));
         var docs = CorpusReader.Read(path, new CorpusReadOptions { LabelColumn = "is_harmful", CategoryColumn = "topic" }).ToList();
         Assert.Equal(Texts, docs.Select(d => d.Text)); // the null text row is skipped
@@ -84,15 +78,15 @@ public class RoundTripTests
     }
 
     [Fact]
-    public void Galtea_parquet_with_int64_clusters()
+    public async Task Galtea_parquet_with_int64_clusters()
     {
         using var tmp = new TempDir();
         var path = tmp["galtea.parquet"];
         var prompt = new DataField<string>("prompt");
         var source = new DataField<string>("source");
         var cluster = new DataField<long>("cluster");
-        WriteParquet(path, new ParquetSchema(prompt, source, cluster),
-            (prompt, new string?[] { "a", "b", "c" }), (source, new string?[] { "s", "s", "s" }), (cluster, new long[] { 4, 2, 0 }));
+        await WriteParquet(path, new ParquetSchema(prompt, source, cluster),
+            new (DataField, Array)[] { (prompt, new string?[] { "a", "b", "c" }), (source, new string?[] { "s", "s", "s" }), (cluster, new long[] { 4, 2, 0 }) });
         var docs = CorpusReader.Read(path).ToList(); // auto: parquet with prompt+cluster → galtea
         Assert.Equal(new[] { "violence & illegal activities", "financial stuff & fraud", "ambiguous requests" }, docs.Select(d => d.Category));
         Assert.All(docs, d => Assert.Equal(Labels.Harmful, d.Label));

@@ -89,7 +89,7 @@ public static class DataPlots
             line.ConnectStyle = ConnectStyle.StepHorizontal;
             line.LineWidth = 2;
             line.Color = palette.GetColor(s);
-            line.LegendText = $"{row.Source} (median {Median(docs, tokens, row.Source):N0})";
+            line.LegendText = $"{row.Source} (n = {row.Examples:N0}, median {Median(docs, tokens, row.Source):N0})";
         }
         plt.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
         {
