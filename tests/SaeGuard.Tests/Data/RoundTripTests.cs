@@ -60,6 +60,18 @@ public class RoundTripTests
     }
 
     [Fact]
+    public void Openwebtext_style_gzipped_jsonl_round_trips()
+    {
+        using var tmp = new TempDir();
+        var path = tmp["owt.jsonl.gz"];
+        using (var gz = new System.IO.Compression.GZipStream(File.Create(path), System.IO.Compression.CompressionLevel.Fastest))
+        using (var w = new StreamWriter(gz))
+            foreach (var t in Texts) w.WriteLine(System.Text.Json.JsonSerializer.Serialize(new { text = t, url = "http://example.org" }));
+        Assert.Equal("jsonl", CorpusReader.GuessFormat(path));
+        Assert.Equal(Texts, CorpusReader.Read(path).Select(d => d.Text));
+    }
+
+    [Fact]
     public void Galtea_csv_with_cluster_ids_maps_to_the_six_names()
     {
         using var tmp = new TempDir();
