@@ -14,7 +14,8 @@ static class ExtractCommand
         var layer = new Option<int>("--layer") { Description = "Layer whose output (residual stream) is captured.", DefaultValueFactory = _ => BuiltInModels.MiniLmDefaultLayer };
         var input = new Option<string[]>("--input") { Description = "Input file(s): CSV, JSONL, JSON list, TXT, Parquet, ShareGPT, hh-rlhf.", Required = true, AllowMultipleArgumentsPerToken = true };
         var output = CommonOptions.Required("--out", "Output dump folder.");
-        var format = new Option<string>("--format") { Description = "auto|csv|jsonl|json|parquet|txt|sharegpt|hh-rlhf", DefaultValueFactory = _ => "auto" };
+        var format = new Option<string>("--format") { Description = SaeGuard.Data.Formats.DataFormats.KnownNames, DefaultValueFactory = _ => "auto" };
+        var turns = new Option<string?>("--turns") { Description = "sharegpt / hh-rlhf: first (default), all (each human turn) or conversation." };
         var textCol = new Option<string[]>("--text-column") { Description = "Column holding the text (once for all inputs, or once per --input in order)." };
         var labelCol = new Option<string?>("--label-column") { Description = "Column holding harmful/benign (1/0, true/false, unsafe/safe)." };
         var catCol = new Option<string?>("--category-column") { Description = "Column holding the harm category." };
@@ -29,7 +30,7 @@ static class ExtractCommand
         var threads = CommonOptions.Threads();
         var json = CommonOptions.Json();
         var cmd = new Command("extract", "Capture one layer's residual stream for every token of a corpus into a dump folder.")
-        { model, layer, input, output, format, textCol, labelCol, catCol, label, category, maxTokens, maxDocs, dtype, tokenizer, hookTensor, maxLength, threads, json };
+        { model, layer, input, output, format, turns, textCol, labelCol, catCol, label, category, maxTokens, maxDocs, dtype, tokenizer, hookTensor, maxLength, threads, json };
         cmd.SetAction(p => CliRunner.Run(() =>
         {
             var dt = p.GetValue(dtype)!;
@@ -50,7 +51,7 @@ static class ExtractCommand
                 var file = files[fi];
                 var opts = new CorpusReadOptions
                 {
-                    Format = p.GetValue(format)!,
+                    Format = p.GetValue(format)!, Turns = p.GetValue(turns),
                     TextColumn = PerInput(textCol, fi), LabelColumn = p.GetValue(labelCol), CategoryColumn = p.GetValue(catCol),
                     FixedLabel = PerInput(label, fi), FixedCategory = PerInput(category, fi),
                 };

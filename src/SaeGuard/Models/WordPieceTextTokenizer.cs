@@ -73,8 +73,11 @@ public sealed class WordPieceTextTokenizer : ITextTokenizer
 
     public TokenizedText Encode(string text, int maxLength)
     {
-        // Ask for one more than allowed to learn whether the text was cut.
-        var (ids, mask, _) = _tok.Value!.Encode(text, maxLength + 1);
+        // Every word piece covers at least one character, so a text never needs more than
+        // length + 2 tokens; asking for one more than allowed tells whether it was cut.
+        maxLength = Math.Max(2, maxLength);
+        int ask = (int)Math.Min((long)maxLength + 1, (long)text.Length + 3);
+        var (ids, mask, _) = _tok.Value!.Encode(text, ask);
         int n = 0;
         foreach (var m in mask.Span) n += (int)m;
         var span = ids.Span[..n];
