@@ -77,8 +77,10 @@ public sealed record TensorInfo(string Name, DType DType, long[] Shape, long Beg
 /// Reads a safetensors file (https://github.com/huggingface/safetensors format): an 8-byte
 /// little-endian header length, a JSON header, then the data. The header is validated before
 /// any tensor is read: offsets inside the data, no overlap, dtype × shape = byte length.
+/// With <c>memoryMap</c> the file is mapped once and tensors are read (or viewed, see
+/// <see cref="GetSpan"/>) from the mapping instead of through read calls.
 /// </summary>
-public sealed class SafeTensorsReader : IDisposable
+public sealed partial class SafeTensorsReader : IDisposable
 {
     const long MaxHeader = 100L << 20;
     readonly FileStream _fs;
@@ -87,7 +89,9 @@ public sealed class SafeTensorsReader : IDisposable
     public IReadOnlyDictionary<string, TensorInfo> Tensors { get; }
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
-    public SafeTensorsReader(string path)
+    public SafeTensorsReader(string path) : this(path, memoryMap: false) { }
+
+    public SafeTensorsReader(string path, bool memoryMap)
     {
         Path = path;
         try { _fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.RandomAccess); }
@@ -96,6 +100,12 @@ public sealed class SafeTensorsReader : IDisposable
         try
         {
             (Tensors, Metadata, _dataStart) = ParseHeader(_fs, path);
+            if (memoryMap) Map();
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException or ArgumentException or KeyNotFoundException)
+        {
+            _fs.Dispose();
+            throw new InvalidDataException($"'{path}': malformed safetensors header ({e.Message}).", e);
         }
         catch
         {
@@ -171,7 +181,7 @@ public sealed class SafeTensorsReader : IDisposable
     {
         var t = Get(name);
         var buf = new byte[t.ByteLength];
-        RandomAccess.Read(_fs.SafeFileHandle, buf, _dataStart + t.Begin);
+        ReadExactlyAt(_dataStart + t.Begin, buf);
         return buf;
     }
 
@@ -180,6 +190,7 @@ public sealed class SafeTensorsReader : IDisposable
 
     void ReadExactlyAt(long offset, Span<byte> dst)
     {
+        if (TryReadMapped(offset, dst)) return;
         while (dst.Length > 0)
         {
             int n = RandomAccess.Read(_fs.SafeFileHandle, dst, offset);
@@ -223,11 +234,15 @@ public sealed class SafeTensorsReader : IDisposable
         };
     }
 
-    public void Dispose() => _fs.Dispose();
+    public void Dispose()
+    {
+        Unmap();
+        _fs.Dispose();
+    }
 }
 
 /// <summary>Collects tensors and writes a safetensors file (atomically, via a temp file).</summary>
-public sealed class SafeTensorsWriter
+public sealed partial class SafeTensorsWriter
 {
     readonly List<(string Name, DType DType, long[] Shape, byte[] Data)> _tensors = new();
     readonly Dictionary<string, string> _metadata = new();
