@@ -24,13 +24,14 @@ public sealed class SafeZip : IDisposable
 {
     readonly ZipArchive _zip;
     readonly ReadLimits _limits;
+    readonly long _fileLength;
     long _total;
     public string Path { get; }
     public IReadOnlyList<ZipArchiveEntry> Entries { get; }
 
-    SafeZip(string path, ZipArchive zip, ReadLimits limits)
+    SafeZip(string path, ZipArchive zip, ReadLimits limits, long fileLength)
     {
-        Path = path; _zip = zip; _limits = limits;
+        Path = path; _zip = zip; _limits = limits; _fileLength = fileLength;
         Entries = Wrap(() => zip.Entries.ToList(), path);
     }
 
@@ -40,7 +41,7 @@ public sealed class SafeZip : IDisposable
         try
         {
             var zip = Wrap(() => new ZipArchive(fs, ZipArchiveMode.Read, leaveOpen: false), path);
-            return new SafeZip(path, zip, limits ?? ReadLimits.Default);
+            return new SafeZip(path, zip, limits ?? ReadLimits.Default, fs.Length);
         }
         catch
         {
@@ -56,6 +57,8 @@ public sealed class SafeZip : IDisposable
     {
         long declared = e.Length, packed = e.CompressedLength;
         if (declared < 0 || packed < 0) throw new InvalidDataException($"'{Path}': entry '{e.FullName}' has a negative size.");
+        if (packed > _fileLength)
+            throw new InvalidDataException($"'{Path}': entry '{e.FullName}' claims {packed:N0} packed bytes in a {_fileLength:N0}-byte file.");
         if (declared > _limits.MaxEntryBytes)
             throw new InvalidDataException($"'{Path}': entry '{e.FullName}' declares {declared:N0} bytes unpacked, more than the limit of {_limits.MaxEntryBytes:N0}.");
         if (declared > 4096 && declared > packed * _limits.MaxCompressionRatio)
@@ -73,11 +76,13 @@ public sealed class SafeZip : IDisposable
         return Wrap(() =>
         {
             using var s = e.Open();
-            var buf = new byte[declared];
-            int got = 0;
-            while (got < buf.Length)
+            // Grow towards the declared size as data arrives, so a false declaration costs no memory.
+            var buf = new byte[Math.Min(declared, 1 << 24)];
+            long got = 0;
+            while (got < declared)
             {
-                int n = s.Read(buf, got, buf.Length - got);
+                if (got == buf.Length) Array.Resize(ref buf, (int)Math.Min(declared, 2L * buf.Length));
+                int n = s.Read(buf, (int)got, (int)(buf.Length - got));
                 if (n <= 0) throw new InvalidDataException($"'{Path}': entry '{e.FullName}' holds {got:N0} bytes, its header declares {declared:N0}.");
                 got += n;
             }

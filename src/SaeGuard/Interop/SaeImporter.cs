@@ -87,7 +87,7 @@ public static class SaeImporter
     /// <summary>A layer number from names like "layers.4", "layer_20", "blocks.3.hook_resid_post".</summary>
     internal static int? LayerFromName(string text)
     {
-        var m = System.Text.RegularExpressions.Regex.Match(text, @"(?:layers?|blocks?|h)[._/-]?(\d+)", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+        var m = System.Text.RegularExpressions.Regex.Match(text, @"(?<![a-z])(?:layers?|blocks?|h)[._/-]?(\d+)", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
         return m.Success && int.TryParse(m.Groups[1].Value, out var l) ? l : null;
     }
 

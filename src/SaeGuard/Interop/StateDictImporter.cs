@@ -63,8 +63,7 @@ static class StateDictImporter
         bool applyBDec = o.ApplyBDecToInput ?? true;
         if (o.ApplyBDecToInput == null) notes.Add("apply_b_dec_to_input = true assumed (x − b_dec is encoded); override with --apply-b-dec-to-input false.");
         foreach (var (name, s) in found) if (s != null) notes.Add($"{name} ← '{s.Key}'{(s.Transposed ? " (transposed)" : "")}.");
-        var meta = new SaeMetadata { Layer = SaeImporter.LayerFromName(Path.GetFileNameWithoutExtension(path)) ?? 0 };
-        return SaeImporter.Build(path, dIn, dSae, arch, arch == "topk" ? k : 0, applyBDec, wEnc, bEnc, wDec, bDec, threshold, meta);
+        return SaeImporter.Build(path, dIn, dSae, arch, arch == "topk" ? k : 0, applyBDec, wEnc, bEnc, wDec, bDec, threshold, new SaeMetadata());
     }
 
     static string Names(string target) => string.Join(" | ", Candidates[target].Select(c => c.Name));

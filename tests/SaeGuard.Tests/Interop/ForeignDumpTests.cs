@@ -112,3 +112,30 @@ public class ForeignDumpTests
         Assert.False(ForeignDump.LooksLikeForeignDump(tmp["missing"]));
     }
 }
+
+public class DumpSourceTests
+{
+    [Fact]
+    public void OpensNativeAndForeignDumpsAlike()
+    {
+        using var tmp = new TempDir();
+        var dir = tmp["acts"];
+        using (var w = new SaeGuard.Activations.DumpWriter(dir, new SaeGuard.Activations.DumpMeta { Model = "m", Layer = 1 }, 2, f16: false))
+        {
+            w.AddDoc(new SaeGuard.Data.DocRecord { Id = 0, Text = "a b c", Source = "t" });
+            w.AddRows(0, new float[] { 1, 2, 3, 4, 5, 6 }, new[] { 7, 8, 9 }, new[] { true, false, false });
+            w.Complete();
+        }
+        var native = DumpSource.Open(dir);
+        Assert.NotNull(native.Native);
+        Assert.False(ForeignDump.LooksLikeForeignDump(dir));
+        Assert.Equal((3L, 2), (native.Rows, native.Width));
+        Assert.Equal(new float[] { 1, 2, 3, 4, 5, 6 }, native.ReadBlocks().SelectMany(b => b.Data));
+        Assert.Equal(new[] { 7, 8, 9 }, native.ReadBlocks().SelectMany(b => b.TokenIds));
+
+        var foreign = DumpSource.Open(File("dumps", "sae_feats_layer20"));
+        Assert.NotNull(foreign.Foreign);
+        Assert.Contains("[tokens, features]", foreign.Description);
+        Assert.Equal(11, foreign.ReadBlocks(5).Sum(b => b.Rows));
+    }
+}

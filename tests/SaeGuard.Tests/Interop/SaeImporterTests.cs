@@ -122,6 +122,13 @@ public class SaeImporterTests
             }
     }
 
+    [Theory]
+    [InlineData("layers.4", 4)]
+    [InlineData("/x/gemma-scope/layer_20/width_16k/average_l0_71/params.npz", 20)]
+    [InlineData("blocks.3.hook_resid_post", 3)]
+    [InlineData("ckpt_epoch_15", null)]
+    public void LayerFromName(string name, int? layer) => Assert.Equal(layer, SaeImporter.LayerFromName(name));
+
     [Fact]
     public void UnknownFolderAndGatedAreClearErrors()
     {
@@ -187,6 +194,20 @@ public class SaeRoundTripTests
         var (x, _) = SaeExpected(expected);
         var xf = x.Values.Select(v => (float)v).ToArray();
         Assert.Equal(original.Encode(xf, 5), converted.Encode(xf, 5));
+    }
+
+    [Fact]
+    public void CliOptionsOverrideTheFormat()
+    {
+        using var tmp = new TempDir();
+        var (code, _, stderr) = CliHarness.Run("sae", "convert", "--from", File("sae", "plain", "ckpt_epoch_15.pt"), "--to", tmp["o"],
+            "--arch", "topk", "--k", "2", "--apply-b-dec-to-input", "false", "--model-name", "old-system", "--layer", "20");
+        Assert.True(code == 0, stderr);
+        var c = SaeLensFormat.Load(tmp["o"]).Config;
+        Assert.Equal(("topk", 2, false, "old-system", 20), (c.Architecture, c.K, c.ApplyBDecToInput, c.Metadata.ModelName, c.Metadata.Layer));
+        var (code2, _, stderr2) = CliHarness.Run("sae", "convert", "--from", File("sae", "plain", "ckpt_epoch_15.pt"), "--to", tmp["p"], "--map", "W_enc");
+        Assert.Equal(1, code2);
+        Assert.Contains("--map expects NAME=KEY", stderr2);
     }
 
     [Fact]

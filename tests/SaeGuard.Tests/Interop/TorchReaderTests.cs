@@ -117,6 +117,28 @@ public class TorchReaderTests
     }
 }
 
+public class TorchZipForgeryTests
+{
+    [Fact]
+    public void ForgedStoredSizesAreRefusedWithoutAllocating()
+    {
+        var b = System.IO.File.ReadAllBytes(File("torch", "tensor_f32.pt"));
+        // central directory records: sizes at +20 (packed) and +24 (unpacked); forge every entry's
+        for (int i = 0; i + 46 < b.Length; i++)
+            if (b[i] == 0x50 && b[i + 1] == 0x4b && b[i + 2] == 1 && b[i + 3] == 2)
+            {
+                BitConverter.TryWriteBytes(b.AsSpan(i + 20, 4), 0x60000000u);
+                BitConverter.TryWriteBytes(b.AsSpan(i + 24, 4), 0x60000000u);
+            }
+        using var tmp = new Infrastructure.TempDir();
+        System.IO.File.WriteAllBytes(tmp["f.pt"], b);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<InvalidDataException>(() => TorchPickleReader.Load(tmp["f.pt"]));
+        Assert.Contains("claims 1,610,612,736 packed bytes", e.Message);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64 << 20);
+    }
+}
+
 /// <summary>Builds .pt-like zips and raw pickles for hostile-input tests.</summary>
 public static class TorchZip
 {
