@@ -82,10 +82,33 @@ public static class NpyReader
         long available = length - headerEnd;
         if (available != bytes)
             throw new InvalidDataException($"{where}: header says {NpyDTypes.Descr(dtype)}[{string.Join(",", shape)}] = {bytes:N0} data bytes, but the file holds {available:N0}.");
-        var data = new byte[bytes];
+        var data = GC.AllocateUninitializedArray<byte>((int)bytes);
         s.ReadExactly(data);
         if (bigEndian) SwapBytes(data, DTypes.Size(dtype));
         return new NpyArray(dtype, shape, fortran, data);
+    }
+
+    /// <summary>
+    /// The array as C-order float32 with its shape; a little-endian C-order f4 file is read
+    /// straight into the result (one copy), anything else is converted.
+    /// </summary>
+    public static (float[] Data, long[] Shape) ReadFloat32(string path)
+    {
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        var where = $"'{path}'";
+        var (dtype, shape, fortran, bigEndian, headerEnd) = ReadHeader(fs, where, fs.Length);
+        if (dtype != DType.F32 || bigEndian || (fortran && shape.Length >= 2))
+        {
+            fs.Position = 0;
+            var a = Read(fs, where, fs.Length);
+            return (a.ToFloat32(), a.Shape);
+        }
+        long bytes = ShapeMath.ByteLength(shape, dtype, where);
+        if (fs.Length - headerEnd != bytes)
+            throw new InvalidDataException($"{where}: header says {bytes:N0} data bytes, but the file holds {fs.Length - headerEnd:N0}.");
+        var data = GC.AllocateUninitializedArray<float>((int)(bytes / 4));
+        fs.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.AsSpan()));
+        return (data, shape);
     }
 
     /// <summary>The dtype, shape and order from a file's header, without reading its data.</summary>

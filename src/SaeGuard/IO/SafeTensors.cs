@@ -203,9 +203,21 @@ public sealed partial class SafeTensorsReader : IDisposable
     public float[] ReadFloats(string name)
     {
         var t = Get(name);
-        var raw = ReadBytes(name);
         var dst = new float[t.Elements];
-        DTypes.ToFloat(t.DType, raw, dst);
+        if (t.DType == DType.F32)
+        {
+            ReadExactlyAt(_dataStart + t.Begin, MemoryMarshal.AsBytes(dst.AsSpan()));
+            return dst;
+        }
+        // other dtypes: convert in 1M-element pieces instead of holding all raw bytes at once
+        int es = DTypes.Size(t.DType);
+        var raw = new byte[(int)Math.Min(t.ByteLength, (1 << 20) * es)];
+        for (long e0 = 0; e0 < dst.LongLength; e0 += raw.Length / es)
+        {
+            int n = (int)Math.Min(raw.Length / es, dst.LongLength - e0);
+            ReadExactlyAt(_dataStart + t.Begin + e0 * es, raw.AsSpan(0, n * es));
+            DTypes.ToFloat(t.DType, raw.AsSpan(0, n * es), dst.AsSpan((int)e0, n));
+        }
         return dst;
     }
 

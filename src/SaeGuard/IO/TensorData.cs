@@ -21,7 +21,7 @@ public static class TensorDataExtensions
     public static float[] ToFloat32(this ITensorData t)
     {
         var raw = t.ToContiguousBytes();
-        var dst = new float[raw.Length / DTypes.Size(t.DType)];
+        var dst = GC.AllocateUninitializedArray<float>(raw.Length / DTypes.Size(t.DType));
         DTypes.ToFloat(t.DType, raw, dst);
         return dst;
     }
@@ -133,7 +133,7 @@ public static class ShapeMath
     public static byte[] Gather(ReadOnlySpan<byte> storage, int elemSize, long offset, long[] shape, long[] strides)
     {
         long n = Elements(shape);
-        var dst = new byte[n * elemSize];
+        var dst = GC.AllocateUninitializedArray<byte>((int)(n * elemSize));
         if (n == 0) return dst;
         int nd = shape.Length;
         if (IsCContiguous(shape, strides))

@@ -76,8 +76,9 @@ public sealed class SafeZip : IDisposable
         return Wrap(() =>
         {
             using var s = e.Open();
-            // Grow towards the declared size as data arrives, so a false declaration costs no memory.
-            var buf = new byte[Math.Min(declared, 1 << 24)];
+            // A stored entry's bytes are known to be in the file (packed ≤ file length), so it is
+            // allocated whole; a compressed one grows as data arrives, so a false size costs nothing.
+            var buf = GC.AllocateUninitializedArray<byte>((int)(e.CompressedLength >= declared ? declared : Math.Min(declared, 1 << 24)));
             long got = 0;
             while (got < declared)
             {

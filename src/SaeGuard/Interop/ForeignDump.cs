@@ -125,12 +125,22 @@ public sealed class ForeignDump
 
     (float[] Data, int Rows, Dictionary<string, int[]> Index) ReadChunk(ChunkInfo c)
     {
-        var tensors = LoadTensors(c.File);
-        var t = tensors.TryGetValue(c.Key, out var x) ? x : throw new UserError($"'{c.File}' has no tensor '{c.Key}' (the first chunk had it).");
-        var shape = Flat(t.Shape);
+        bool npy = Path.GetExtension(c.File).Equals(".npy", StringComparison.OrdinalIgnoreCase);
+        var tensors = npy ? new Dictionary<string, ITensorData>() : LoadTensors(c.File);
         float[] data;
-        try { data = t.ToFloat32(); }
+        long[] shape;
+        try
+        {
+            if (npy) (data, shape) = NpyReader.ReadFloat32(c.File); // one copy for the common f4 case
+            else
+            {
+                var t = tensors.TryGetValue(c.Key, out var x) ? x : throw new UserError($"'{c.File}' has no tensor '{c.Key}' (the first chunk had it).");
+                (data, shape) = (t.ToFloat32(), t.Shape);
+            }
+        }
         catch (InvalidDataException e) { throw new UserError($"'{c.File}' is damaged: {e.Message}"); }
+        var full = shape;
+        shape = Flat(shape);
         int rows;
         if (Orientation.Orientation == DumpOrientation.FeaturesByTokens)
         {
@@ -139,7 +149,7 @@ public sealed class ForeignDump
         }
         else rows = (int)shape[0];
         if ((Orientation.Orientation == DumpOrientation.TokensByFeatures ? shape[1] : shape[0]) != Width)
-            throw new UserError($"'{c.File}' holds {t.ShapeText()}, which does not have {Width} features.");
+            throw new UserError($"'{c.File}' holds [{string.Join(",", full)}], which does not have {Width} features.");
         var index = new Dictionary<string, int[]>();
         foreach (var (name, tensor) in tensors)
         {
@@ -168,7 +178,7 @@ public sealed class ForeignDump
     {
         2 => shape,
         > 2 => new[] { shape[..^1].Aggregate(1L, (a, b) => a * b), shape[^1] },
-        _ => throw new InvalidOperationException("chunks are checked to be at least 2-D"),
+        _ => throw new UserError($"a chunk tensor is [{string.Join(",", shape)}], expected at least 2 dimensions ([tokens, features])."),
     };
 
     static ChunkInfo Describe(string file, string? wantedKey)

@@ -151,3 +151,22 @@ public class NumpyTests
         Assert.Contains("'<c8' is not supported", Assert.Throws<InvalidDataException>(() => NpyReader.Read(path)).Message);
     }
 }
+
+public class NpyFloat32Tests
+{
+    [Theory]
+    [InlineData("f4")]
+    [InlineData("f4_fortran")]
+    [InlineData("f2")]
+    [InlineData("i8_fortran_3d")]
+    [InlineData("f4_empty")]
+    public void ReadFloat32MatchesTheGeneralPath(string name)
+    {
+        var path = InteropFixtures.File("numpy", name + ".npy");
+        var (data, shape) = NpyReader.ReadFloat32(path);
+        var a = NpyReader.Read(path);
+        Assert.Equal(a.Shape, shape);
+        Assert.Equal(a.ToFloat32(), data);
+        Assert.Equal(InteropFixtures.Expect($"numpy/{name}.npy").Values.Select(v => (float)v), data);
+    }
+}
