@@ -149,4 +149,17 @@ public class ChatMiddlewareTests
         Assert.Equal(2, inner.Calls.Count);
         Assert.Null(r.AdditionalProperties);
     }
+
+    [Fact]
+    public async Task The_sample_blocks_the_harmful_prompts_and_passes_the_rest()
+    {
+        var echo = new ChatGuardSample.EchoChatClient();
+        var turns = await ChatGuardSample.Program.Run(_f.Scorer, echo);
+        Assert.Equal(new[] { false, true, false, true }, turns.Select(t => t.Blocked));
+        Assert.Equal(2, echo.Calls);
+        Assert.Equal("(model) You said: " + ChatGuardSample.Program.Prompts[0], turns[0].Reply);
+        Assert.Equal("Sorry, I can't help with that.", turns[1].Reply);
+        for (int i = 0; i < turns.Count; i++)
+            Assert.Equal(_f.Scorer.Score(new[] { turns[i].Prompt })[0].Score, turns[i].Score, 9);
+    }
 }

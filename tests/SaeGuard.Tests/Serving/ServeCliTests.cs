@@ -26,7 +26,7 @@ public class ServeCliTests
     [InlineData("--urls", "https://127.0.0.1:5443", "http://")]
     [InlineData("--urls", "http://127.0.0.1:5080/api", "path")]
     [InlineData("--max-texts", "0", "--max-texts")]
-    [InlineData("--max-body", "-5", "--max-body")]
+    [InlineData("--max-body", "0", "--max-body")]
     [InlineData("--report", "/nonexistent/report", "/nonexistent/report")]
     public void Names_bad_options_and_folders(string option, string value, string named)
     {
