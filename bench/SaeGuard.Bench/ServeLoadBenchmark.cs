@@ -16,8 +16,9 @@ namespace SaeGuard.Bench;
 /// Loopback load on /v1/classify: N single-text requests from C concurrent clients against
 /// `serve` on 127.0.0.1 (an ephemeral port), with micro-batching on (max batch 32) and off
 /// (max batch 1), beside direct in-process scoring. Bounded: fixed request counts and a 10-minute cap.
-///   serve-load [--probe DIR] [--requests 5000] [--concurrency 32] [--threads 0]
-/// Without --probe, a guard is fitted first on AdvBench vs Alpaca prompts from ../shared/data.
+///   serve-load [--probe DIR] [--requests 5000] [--concurrency 32] [--threads 0] [--save-guard DIR]
+/// Without --probe, a guard is fitted first on AdvBench vs Alpaca prompts from ../shared/data
+/// (and written to --save-guard DIR as a folder `saeguard serve --probe` takes, when given).
 /// </summary>
 public sealed class ServeLoadBenchmark : IBenchmark
 {
@@ -34,7 +35,7 @@ public sealed class ServeLoadBenchmark : IBenchmark
         int threads = int.Parse(Arg(args, "--threads") ?? "0");
         using var cap = new CancellationTokenSource(TimeSpan.FromMinutes(10));
 
-        var (guard, prompts) = probe != null ? (GuardLoader.Load(probe, threads), DefaultPrompts()) : FitGuard(threads);
+        var (guard, prompts) = probe != null ? (GuardLoader.Load(probe, threads), DefaultPrompts()) : FitGuard(threads, Arg(args, "--save-guard"));
         using (guard)
         {
             Console.WriteLine($"guard: {guard.Scorer.Info.Model} layer {guard.Scorer.Info.Layer}, SAE {guard.Scorer.Info.Sae.DSae}; {prompts.Count} distinct prompts, mean {prompts.Average(p => p.Length):F0} chars");
@@ -124,7 +125,7 @@ public sealed class ServeLoadBenchmark : IBenchmark
         return (latencies, errors);
     }
 
-    static (LoadedGuard, IReadOnlyList<string>) FitGuard(int threads)
+    static (LoadedGuard, IReadOnlyList<string>) FitGuard(int threads, string? saveTo)
     {
         var data = SharedData();
         var harmful = CorpusReader.Read(Path.Combine(data, "advbench", "harmful_behaviors.csv"));
@@ -134,6 +135,7 @@ public sealed class ServeLoadBenchmark : IBenchmark
         var sw = Stopwatch.StartNew();
         var built = ReferenceGuard.Build(source, train, heldOut);
         Console.WriteLine($"fitted the reference guard in {sw.Elapsed.TotalSeconds:F1}s: held-out AUROC {built.Metrics["auroc"]:F3}, accuracy {built.Metrics["accuracy"]:F3}");
+        if (saveTo != null) GuardFolder.Save(built, saveTo);
         var scorer = new SaeGuardScorer(source, built.Scorer.Sae, built.Scorer.Head, built.Metrics, built.Catalog.LabelOf, ownsSource: true);
         return (new LoadedGuard(scorer, built.Catalog), heldOut.Select(d => d.Text).ToList());
     }
