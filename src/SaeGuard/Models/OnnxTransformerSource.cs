@@ -125,7 +125,10 @@ public sealed class OnnxTransformerSource : IActivationSource
             values.Add(Tensor(ids, shape));
             values.Add(Tensor(mask, shape));
             if (_hasTokenTypes) { names.Add("token_type_ids"); values.Add(Tensor(new long[b * t], shape)); }
-            using var results = _session.Run(new RunOptions(), names, values, outputs);
+            // Held in a using: a RunOptions that only the native call still uses can be finalized
+            // (its native handle released) mid-run when another thread triggers a GC.
+            using var runOptions = new RunOptions();
+            using var results = _session.Run(runOptions, names, values, outputs);
             var all = new List<float[][]>();
             foreach (var r in results)
             {

@@ -1,0 +1,70 @@
+using System.CommandLine;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using SaeGuard.Common;
+using SaeGuard.Server;
+using SaeGuard.Serving;
+
+namespace SaeGuard.Cli.Commands;
+
+static class ServeCommand
+{
+    public static Command Create()
+    {
+        var probe = CommonOptions.Required("--probe", "Probe folder to serve.");
+        var urls = new Option<string>("--urls") { Description = "Address(es) to listen on, ';'-separated (loopback only unless --allow-remote).", DefaultValueFactory = _ => GuardServerOptions.DefaultUrl };
+        var allowRemote = new Option<bool>("--allow-remote") { Description = "Allow binding to non-loopback addresses (the API has no authentication)." };
+        var report = new Option<string?>("--report") { Description = "Analysis report folder (saeguard analyze --out) to link from the feature browser." };
+        var maxTexts = new Option<int>("--max-texts") { Description = "Most texts per /v1/classify request.", DefaultValueFactory = _ => 64 };
+        var maxChars = new Option<int>("--max-chars") { Description = "Texts longer than this many characters are cut (reported in the response).", DefaultValueFactory = _ => 8000 };
+        var maxBody = new Option<long>("--max-body") { Description = "Largest request body in bytes.", DefaultValueFactory = _ => 256 * 1024 };
+        var maxBatch = new Option<int>("--max-batch") { Description = "Most texts scored in one model batch.", DefaultValueFactory = _ => 32 };
+        var window = new Option<double>("--batch-window-ms") { Description = "How long to wait for more texts when a batch is not full.", DefaultValueFactory = _ => 1.0 };
+        var threads = CommonOptions.Threads();
+        var cmd = new Command("serve", "Serve a probe: HTTP API (/v1/classify, /v1/features, /v1/info, /healthz) and the feature browser at /.")
+        { probe, urls, allowRemote, report, maxTexts, maxChars, maxBody, maxBatch, window, threads };
+        cmd.SetAction(p => CliRunner.Run(() =>
+        {
+            Positive(p.GetValue(maxTexts), "--max-texts");
+            Positive(p.GetValue(maxChars), "--max-chars");
+            Positive(p.GetValue(maxBody), "--max-body");
+            Positive(p.GetValue(maxBatch), "--max-batch");
+            if (p.GetValue(window) < 0) throw new UserError("--batch-window-ms must be 0 or more.");
+            var reportDir = p.GetValue(report);
+            if (reportDir != null && !Directory.Exists(reportDir)) throw new UserError($"Report folder not found: '{reportDir}'.");
+            var options = new GuardServerOptions
+            {
+                Urls = ListenUrls.Parse(p.GetValue(urls)!, p.GetValue(allowRemote)),
+                AllowRemote = p.GetValue(allowRemote),
+                AnalysisReportDir = reportDir,
+                MaxTextsPerRequest = p.GetValue(maxTexts),
+                MaxTextChars = p.GetValue(maxChars),
+                MaxBodyBytes = p.GetValue(maxBody),
+                MaxBatch = p.GetValue(maxBatch),
+                BatchWindow = TimeSpan.FromMilliseconds(p.GetValue(window)),
+            };
+            using var guard = GuardLoader.Load(p.GetValue(probe)!, p.GetValue(threads));
+            var app = GuardServer.Build(guard, options);
+            try { app.Start(); }
+            catch (IOException e)
+            {
+                throw new UserError($"Cannot listen on {string.Join(", ", options.Urls)}: {e.Message}");
+            }
+            IEnumerable<string> bound = (IEnumerable<string>?)app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? options.Urls;
+            var info = guard.Scorer.Info;
+            Console.Error.WriteLine($"serve: {info.Model} layer {info.Layer}, SAE {info.Sae.DSae} features, threshold {info.Threshold:0.###}");
+            foreach (var a in bound) Console.Error.WriteLine($"serve: listening on {a} (feature browser at {a}/, Ctrl+C to stop)");
+            app.WaitForShutdown();
+            return 0;
+        }));
+        return cmd;
+    }
+
+    static void Positive(long value, string name)
+    {
+        if (value <= 0) throw new UserError($"{name} must be positive, got {value}.");
+    }
+}
