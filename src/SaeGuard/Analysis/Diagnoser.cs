@@ -171,7 +171,7 @@ public static class Diagnoser
         {
             Id = "H3", Name = "normalisation mismatch", Supported = supported, Evidence = evidence, Numbers = nums,
             Advice = supported
-                ? $"Feed the SAE activations at the scale it was trained on: apply the training-time normalisation (here multiply by ≈{N(ratio != null ? 1 / ratio.Value : best.Scale, 3)}), or fold the scale into the weights when saving and record train_activation_norm in cfg.json; check that the model, layer and hook match the SAE's metadata."
+                ? $"Feed the SAE activations at the scale it was trained on: apply the training-time normalisation (here multiply them by ≈{N(ratio != null ? 1 / ratio.Value : best.Scale, 3)}), or fold the scale into the weights when saving and record train_activation_norm in cfg.json; check that the model, layer and hook match the SAE's metadata."
                 : "",
         };
     }

@@ -214,7 +214,7 @@ public sealed class ForeignDump
             return new NpyChunk(path, open, offset, descr, fortran, rows, width);
         }
 
-        static (string Descr, bool Fortran, long[] Shape, long Offset) ReadHeader(Stream s, string path)
+        public static (string Descr, bool Fortran, long[] Shape, long Offset) ReadHeader(Stream s, string path)
         {
             var pre = new byte[10];
             if (s.ReadAtLeast(pre, 10, throwOnEndOfStream: false) < 10 || pre[0] != 0x93 || Encoding.ASCII.GetString(pre, 1, 5) != "NUMPY")
@@ -324,10 +324,14 @@ public sealed class ForeignDump
             }
             catch (InvalidDataException e) { throw new UserError($"'{path}' is not a valid .npz (zip) file: {e.Message}"); }
             if (names.Count == 0) throw new UserError($"'{path}' holds no .npy arrays.");
-            var candidates = names.Select(n => NpyChunk.Open($"{path}:{n}", () => OpenEntry(path, n))).ToList();
-            string Base(IChunkReader c) => System.IO.Path.GetFileNameWithoutExtension(c.Path.Split(':').Last());
-            return PreferredNames.Select(p => candidates.FirstOrDefault(c => Base(c) == p)).FirstOrDefault(c => c != null)
-                ?? candidates.OrderByDescending(c => c.Rows * c.Width).First();
+            // only arrays with ≥ 2 dimensions can be [tokens, features]
+            var shapes = names.ToDictionary(n => n, n => { using var s = OpenEntry(path, n); return NpyChunk.ReadHeader(s, $"{path}:{n}").Shape; });
+            var candidates = names.Where(n => shapes[n].Length >= 2).ToList();
+            if (candidates.Count == 0)
+                throw new UserError($"'{path}' holds no 2-D array (it has: {string.Join(", ", names.Select(n => $"{n} [{string.Join(",", shapes[n])}]"))}).");
+            var pick = PreferredNames.Select(p => candidates.FirstOrDefault(n => System.IO.Path.GetFileNameWithoutExtension(n) == p)).FirstOrDefault(n => n != null)
+                ?? candidates.OrderByDescending(n => shapes[n].Aggregate(1L, (a, b) => a * b)).First();
+            return NpyChunk.Open($"{path}:{pick}", () => OpenEntry(path, pick));
         }
 
         static Stream OpenEntry(string path, string name)

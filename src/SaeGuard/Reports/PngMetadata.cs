@@ -65,6 +65,14 @@ public static class PngMetadata
         }
     }
 
+    /// <summary>True when every chunk's stored CRC matches its type and data.</summary>
+    public static bool ChunkCrcsValid(byte[] png)
+    {
+        foreach (var (type, data, _, end) in Chunks(png))
+            if (BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan(end - 4)) != Crc32(Encoding.ASCII.GetBytes(type), data)) return false;
+        return true;
+    }
+
     static void WriteChunk(Stream s, string type, byte[] data)
     {
         Span<byte> head = stackalloc byte[8];
