@@ -129,6 +129,9 @@ public static class AnalysisPlots
         }).ToList();
         p.Add.Bars(bars);
         p.Axes.Margins(bottom: 0);
+        // a narrow L0 range (TopK: one value) still gets some context on both sides
+        double pad = Math.Max(5, 0.05 * (hi - lo + 1));
+        p.Axes.SetLimitsX(Math.Max(-0.5, lo - pad), hi + pad);
         var mean = p.Add.VerticalLine(s.L0.Mean);
         mean.Color = PlotStyle.SeriesColor(3); mean.LineWidth = 2; mean.LinePattern = LinePattern.Dashed;
         mean.LegendText = $"mean {N(s.L0.Mean, 1)}";

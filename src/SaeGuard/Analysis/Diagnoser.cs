@@ -119,10 +119,11 @@ public static class Diagnoser
         double cvCols = CoefVar(live);
         double cvRows = s.L0.Mean > 0 ? s.L0.Std / s.L0.Mean : 0;
         nums["cv_feature_counts"] = cvCols; nums["cv_token_l0"] = cvRows;
-        bool uniformCols = live.Length >= 16 && live.Min() == live.Max() && cvRows > 0.05 && s.Tokens > live[0];
+        bool enough = live.Length >= 16 && s.Tokens >= 50;
+        bool uniformCols = enough && live.Min() == live.Max() && live[0] >= 3 && cvRows > 0.05 && s.Tokens > live[0];
         if (uniformCols)
             why.Add($"every one of the {Int(live.Length)} live 'features' fires on exactly {Int((long)live[0])} 'tokens' while the 'token' L0 varies (CV {N(cvRows, 2)}): a fixed count per column is what TopK gives each token, so the columns are tokens");
-        bool swappedSpread = !uniformCols && cvRows > 1 && cvCols < 0.5 && cvRows > 2 * cvCols;
+        bool swappedSpread = enough && !uniformCols && cvRows > 1 && cvCols < 0.5 && cvRows > 2 * cvCols;
         if (swappedSpread)
             why.Add($"the 'token' L0 varies like feature frequencies do (CV {N(cvRows, 2)}) while the 'feature' firing counts are as even as token L0s usually are (CV {N(cvCols, 2)}): the axes look swapped");
 

@@ -49,6 +49,9 @@ public sealed class SaeEncodingPass
         _rng = new Random(seed ^ 0x5ae);
     }
 
+    readonly FloatRowReader _buffers = new(), _xhat = new();
+
+    /// <summary>Code blocks for the activation blocks; a code block's array is reused by the next one.</summary>
     public IEnumerable<RowBlock> Encode(IEnumerable<RowBlock> activations)
     {
         foreach (var b in activations) yield return EncodeBlock(b);
@@ -57,7 +60,7 @@ public sealed class SaeEncodingPass
     public RowBlock EncodeBlock(RowBlock x)
     {
         int d = _sae.DIn, m = _sae.DSae, rows = x.Rows;
-        var codes = new float[(long)rows * m];
+        var codes = _buffers.Buffer((long)rows * m);
         _sae.PreActivations(x.Data.AsSpan(0, rows * d), rows, codes);
         var preSum = new float[m];
         for (int r = 0; r < rows; r++)
@@ -69,7 +72,7 @@ public sealed class SaeEncodingPass
         }
         for (int j = 0; j < m; j++) _sumPreFeature[j] += preSum[j];
         Parallel.For(0, rows, r => _sae.Activate(codes.AsSpan(r * m, m)));
-        var xhat = new float[rows * d];
+        var xhat = _xhat.Buffer((long)rows * d);
         _sae.Decode(codes, rows, xhat);
         var diff = new float[d];
         for (int r = 0; r < rows; r++)

@@ -170,6 +170,22 @@ public class FeatureAnalyzerTests
     }
 
     [Fact]
+    public void TheMemoryCapLimitsTheRowsKeptForThePca()
+    {
+        // dense rows of 200 floats ≈ 1.2 kB each with the safety margin: a 60 kB cap keeps about 50
+        const int rows = 3000, w = 200;
+        var x = new float[rows * w];
+        for (int i = 0; i < x.Length; i++) x[i] = 1 + i % 5;
+        var s = Synthetic.Analyze(x, rows, w, new AnalysisOptions { SampleTokens = 1000, PcaMemoryBytes = 60_000 });
+        Assert.Equal(1000, s.Sample.Rows.Count);
+        Assert.InRange(s.Sample.RowsWithData, 30, 75);
+        Assert.True(s.Sample.Rows.Where(r => r.HasData).Sum(r => r.Bytes) <= 60_000);
+        // the kept rows are still spread over the whole stream
+        Assert.True(s.Sample.Rows.Where(r => r.HasData).Max(r => r.RowId) > rows / 2);
+        Assert.True(s.Sample.Rows.Where(r => r.HasData).Min(r => r.RowId) < rows / 2);
+    }
+
+    [Fact]
     public void NaNAndInfinityAreCountedNotHidden()
     {
         var x = new float[64 * 9];
