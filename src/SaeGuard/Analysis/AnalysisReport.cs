@@ -97,7 +97,7 @@ public static class AnalysisReport
         var s = r.Stats; var v = s.Values; var d = r.Diagnosis;
         var page = new HtmlReport("SaeGuard feature analysis",
             $"{r.Facts.Source}: {r.Facts.Path} · {Int(s.Tokens)} tokens × {Int(s.Width)} features" + (r.Facts.SpecialTokensSkipped ? " · special tokens skipped" : ""));
-        var kind = d.Verdict switch { "sparse" => CalloutKind.Good, "dense" => CalloutKind.Warning, _ => CalloutKind.Bad };
+        var kind = d.Verdict switch { "sparse" when !d.Supported.Any() => CalloutKind.Good, "sparse" or "dense" => CalloutKind.Warning, _ => CalloutKind.Bad };
         page.Callout($"Verdict: {d.Verdict}", d.VerdictReason, kind);
 
         page.Heading("Diagnosis", 2, "diagnosis");

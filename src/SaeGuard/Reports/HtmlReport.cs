@@ -63,9 +63,13 @@ public sealed class HtmlReport
     {
         _body.Append("<table>");
         if (caption != null) _body.Append("<caption>").Append(Escape(caption)).Append("</caption>");
-        _body.Append("<thead><tr>");
-        foreach (var h in headers) _body.Append("<th>").Append(Escape(h)).Append("</th>");
-        _body.Append("</tr></thead><tbody>");
+        if (headers.Any(h => h.Length > 0))
+        {
+            _body.Append("<thead><tr>");
+            foreach (var h in headers) _body.Append("<th>").Append(Escape(h)).Append("</th>");
+            _body.Append("</tr></thead>");
+        }
+        _body.Append("<tbody>");
         foreach (var r in rows)
         {
             _body.Append("<tr>");
@@ -76,6 +80,7 @@ public sealed class HtmlReport
         return this;
     }
 
+    /// <summary>A two-column table without a header row.</summary>
     public HtmlReport KeyValues(IEnumerable<(string Key, string Value)> rows, string? caption = null) =>
         Table(new[] { "", "" }, rows.Select(r => (IReadOnlyList<string>)new[] { r.Key, r.Value }), caption);
 

@@ -109,7 +109,9 @@ public class ReportTests
             .Paragraph("<script>alert(1)</script>")
             .Table(new[] { "a", "b" }, new[] { (IReadOnlyList<string>)new[] { "1.5", "x<y" } }, "cap")
             .Image(png, "alt \"text\"", "caption")
+            .KeyValues(new[] { ("key", "value") })
             .Render();
+        Assert.Contains("<table><tbody><tr><td>key</td><td>value</td></tr></tbody></table>", page);
         Assert.Contains("A &lt;b&gt;title&lt;/b&gt;", page);
         Assert.Contains("&lt;script&gt;alert(1)&lt;/script&gt;", page);
         Assert.DoesNotContain("<script>", page);
