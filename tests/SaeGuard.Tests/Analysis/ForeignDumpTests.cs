@@ -1,0 +1,127 @@
+using NpzWriter = SaeGuard.Analysis.NpzWriter;
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.Text;
+using SaeGuard.Analysis;
+using SaeGuard.Common;
+using SaeGuard.IO;
+using SaeGuard.Tests.Infrastructure;
+
+namespace SaeGuard.Tests.Analysis;
+
+public class ForeignDumpTests
+{
+    static float[] Matrix(int rows, int w, int seed)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, rows * w).Select(_ => rng.NextDouble() < 0.3 ? (float)rng.NextDouble() : 0f).ToArray();
+    }
+
+    /// <summary>An .npy v1.0 file; Fortran order stores the transpose's bytes.</summary>
+    static byte[] Npy(float[] x, int rows, int w, string descr = "<f4", bool fortran = false)
+    {
+        var header = NpzWriter.NpyHeader(descr, new long[] { rows, w });
+        if (fortran) header = Encoding.Latin1.GetBytes(Encoding.Latin1.GetString(header).Replace("'fortran_order': False", "'fortran_order': True "));
+        var src = fortran ? Synthetic.Transpose(x, rows, w) : x;
+        using var ms = new MemoryStream();
+        ms.Write(header);
+        foreach (var v in src)
+        {
+            Span<byte> b = stackalloc byte[8];
+            switch (descr)
+            {
+                case "<f4": BinaryPrimitives.WriteSingleLittleEndian(b, v); ms.Write(b[..4]); break;
+                case "<f2": BinaryPrimitives.WriteHalfLittleEndian(b, (Half)v); ms.Write(b[..2]); break;
+                case "<f8": BinaryPrimitives.WriteDoubleLittleEndian(b, v); ms.Write(b[..8]); break;
+            }
+        }
+        return ms.ToArray();
+    }
+
+    static float[] ReadAll(ForeignDump d) => d.ReadBlocks(7).SelectMany(b => b.Data.Take(b.Rows * b.D).ToArray()).ToArray();
+
+    [Theory]
+    [InlineData("<f4", false)]
+    [InlineData("<f8", false)]
+    [InlineData("<f2", false)]
+    [InlineData("<f4", true)]
+    public void NpyChunksAreReadInOrderWithTheirValues(string descr, bool fortran)
+    {
+        using var tmp = new TempDir();
+        var x = Matrix(50, 13, 1);
+        if (descr == "<f2") x = x.Select(v => (float)(Half)v).ToArray();
+        // chunk 2 sorts before chunk 10: natural order, not text order
+        File.WriteAllBytes(tmp["feats_chunk10.npy"], Npy(x[(20 * 13)..], 30, 13, descr, fortran));
+        File.WriteAllBytes(tmp["feats_chunk2.npy"], Npy(x[..(20 * 13)], 20, 13, descr, fortran));
+        File.WriteAllText(tmp["meta.json"], "{\"n_tokens\": 50, \"d_sae\": 13, \"layer\": 20}");
+        var d = ForeignDump.Open(tmp.Path);
+        Assert.Equal((50L, 13), (d.Rows, d.Width));
+        Assert.False(d.TransposedPerMeta);
+        Assert.Equal(x, ReadAll(d));
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => (long)i), d.ReadBlocks(8).SelectMany(b => b.RowIds));
+    }
+
+    [Fact]
+    public void NpzAndSafetensorsChunksAreRead()
+    {
+        using var tmp = new TempDir();
+        var x = Matrix(40, 9, 2);
+        new NpzWriter().Add("codes", x[..(25 * 9)], 25, 9).Add("other", new float[] { 1, 2, 3 }, 3).Save(tmp["part_0.npz"]);
+        new SafeTensorsWriter().AddF16("feats", x[(25 * 9)..], 15, 9).AddI32("ids", new int[15], 15).Save(tmp["part_1.safetensors"]);
+        var d = ForeignDump.Open(tmp.Path);
+        Assert.Equal((40L, 9), (d.Rows, d.Width));
+        var expected = x[..(25 * 9)].Concat(x[(25 * 9)..].Select(v => (float)(Half)v)).ToArray();
+        Assert.Equal(expected, ReadAll(d));
+    }
+
+    [Fact]
+    public void ADeflatedNpzAnd3DChunksAreFlattenedToTokens()
+    {
+        using var tmp = new TempDir();
+        var x = Matrix(12, 5, 3);
+        var header = NpzWriter.NpyHeader("<f4", new long[] { 3, 4, 5 });
+        using (var zip = ZipFile.Open(tmp["x_chunk0.npz"], ZipArchiveMode.Create))
+        using (var s = zip.CreateEntry("arr_0.npy", CompressionLevel.SmallestSize).Open())
+        {
+            s.Write(header);
+            foreach (var v in x) s.Write(BitConverter.GetBytes(v));
+        }
+        var d = ForeignDump.Open(tmp.Path);
+        Assert.Equal((12L, 5), (d.Rows, d.Width));
+        Assert.Equal(x, ReadAll(d));
+    }
+
+    [Fact]
+    public void AMetaJsonThatFitsTheTransposeIsReportedNotRejected()
+    {
+        using var tmp = new TempDir();
+        File.WriteAllBytes(tmp["c_chunk0.npy"], Npy(Matrix(6, 40, 4), 6, 40));
+        File.WriteAllText(tmp["meta.json"], "{\"num_tokens\": 40, \"n_features\": 6}");
+        var d = ForeignDump.Open(tmp.Path);
+        Assert.True(d.TransposedPerMeta);
+    }
+
+    [Fact]
+    public void MetaChunkRowCountsAreChecked()
+    {
+        using var tmp = new TempDir();
+        File.WriteAllBytes(tmp["c_chunk0.npy"], Npy(Matrix(6, 4, 5), 6, 4));
+        File.WriteAllText(tmp["meta.json"], "{\"chunks\": [{\"file\": \"c_chunk0.npy\", \"rows\": 7}]}");
+        var e = Assert.Throws<UserError>(() => ForeignDump.Open(tmp.Path));
+        Assert.Contains("'c_chunk0.npy' has 7 rows but the file holds 6", e.Message);
+    }
+
+    [Fact]
+    public void TruncatedAndForeignFilesAreUserErrors()
+    {
+        using var tmp = new TempDir();
+        var bytes = Npy(Matrix(6, 4, 6), 6, 4);
+        File.WriteAllBytes(tmp["a_chunk0.npy"], bytes[..^10]);
+        Assert.Contains("truncated", Assert.Throws<UserError>(() => ForeignDump.Open(tmp.Path)).Message);
+        File.WriteAllText(tmp["a_chunk0.npy"], "not numpy at all");
+        Assert.Contains("not a .npy file", Assert.Throws<UserError>(() => ForeignDump.Open(tmp.Path)).Message);
+        File.Delete(tmp["a_chunk0.npy"]);
+        File.WriteAllBytes(tmp["a_chunk0.pt"], new byte[] { 0x50, 0x4b });
+        Assert.Contains(".pt", Assert.Throws<UserError>(() => ForeignDump.Open(tmp.Path)).Message);
+    }
+}
