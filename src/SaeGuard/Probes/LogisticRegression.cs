@@ -30,10 +30,13 @@ public static class LogisticRegression
     /// <param name="x">Row-major [n, f] features.</param>
     /// <param name="y">Labels 0/1, length n.</param>
     /// <param name="warmStart">Starting point (e.g. the previous solution on a regularisation path).</param>
-    public static LogisticModel Fit(double[] x, int n, int f, ReadOnlySpan<int> y, LogisticOptions? options = null, LogisticModel? warmStart = null)
+    public static LogisticModel Fit(double[] x, int n, int f, ReadOnlySpan<int> y, LogisticOptions? options = null, LogisticModel? warmStart = null) =>
+        Fit(new DenseDesign(x, n, f), y, options, warmStart);
+
+    public static LogisticModel Fit(DesignMatrix x, ReadOnlySpan<int> y, LogisticOptions? options = null, LogisticModel? warmStart = null)
     {
         var o = options ?? new LogisticOptions();
-        if (x.Length != (long)n * f) throw new ArgumentException($"x has {x.Length} values, expected {n}×{f}.");
+        int n = x.Rows, f = x.Cols;
         if (y.Length != n) throw new ArgumentException($"y has {y.Length} labels, expected {n}.");
         if (n == 0) throw new ArgumentException("No training rows.");
         // Divide the objective by n·C so that its scale does not depend on n: mean loss + R(w)/(nC).
@@ -48,20 +51,18 @@ public static class LogisticRegression
         double Objective(double[] t, double[] grad)
         {
             var w = t.AsSpan(0, f);
-            double b = t[f], loss = 0;
+            x.Multiply(w, t[f], z);
+            double loss = 0;
             for (int i = 0; i < n; i++)
             {
-                double zi = TensorPrimitives.Dot(x.AsSpan(i * f, f), w) + b;
-                z[i] = zi;
+                double zi = z[i];
                 // log(1 + e^{−m}) with m = ±z, computed without overflow.
                 double mgn = yd[i] == 1 ? zi : -zi;
                 loss += mgn > 0 ? Math.Log(1 + Math.Exp(-mgn)) : -mgn + Math.Log(1 + Math.Exp(mgn));
                 r[i] = (Sigmoid(zi) - yd[i]) / n;
             }
-            Array.Clear(grad);
             var gw = grad.AsSpan(0, f);
-            for (int i = 0; i < n; i++)
-                if (r[i] != 0) TensorPrimitives.MultiplyAdd(x.AsSpan(i * f, f), r[i], gw, gw);
+            x.TransposeMultiply(r, gw);
             grad[f] = r.Sum();
             loss /= n;
             if (o.Penalty == Penalty.L2)
@@ -87,13 +88,18 @@ public static class LogisticRegression
     /// Smallest C at which an L1 model uses any feature: every |∂loss/∂wⱼ| at the intercept-only
     /// model stays below 1/(nC) for C below it.
     /// </summary>
-    public static double L1CMin(double[] x, int n, int f, ReadOnlySpan<int> y)
+    public static double L1CMin(double[] x, int n, int f, ReadOnlySpan<int> y) => L1CMin(new DenseDesign(x, n, f), y);
+
+    public static double L1CMin(DesignMatrix x, ReadOnlySpan<int> y)
     {
+        int n = x.Rows;
         double p = 0;
         for (int i = 0; i < n; i++) p += y[i];
         p /= n;
-        var g = new double[f];
-        for (int i = 0; i < n; i++) TensorPrimitives.MultiplyAdd(x.AsSpan(i * f, f), p - y[i], g, g);
+        var r = new double[n];
+        for (int i = 0; i < n; i++) r[i] = p - y[i];
+        var g = new double[x.Cols];
+        x.TransposeMultiply(r, g);
         double mx = Math.Abs(TensorPrimitives.MaxMagnitude<double>(g));
         return mx == 0 ? double.PositiveInfinity : 1.0 / mx;
     }

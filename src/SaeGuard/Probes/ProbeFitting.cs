@@ -16,23 +16,26 @@ public static class ProbeFitting
     /// <summary>
     /// Sparse SAE probe: L1 logistic regression. Walks C upwards on a geometric path from the
     /// value where the first feature enters (warm starts) and keeps the last model that uses at
-    /// most <paramref name="maxFeatures"/> features, with C ≤ <paramref name="cMax"/>.
+    /// most <paramref name="maxFeatures"/> features, with C ≤ <paramref name="cMax"/>. Path fits stop
+    /// at a looser gradient tolerance (1e-5): the selected support and AUROC match 1e-7 fits.
     /// </summary>
-    public static LinearProbe FitL1Capped(float[] x, int width, IReadOnlyList<int> train, int[] labels, int maxFeatures, double cMax, double pathRatio = 1.4)
+    public static LinearProbe FitL1Capped(float[] x, int width, IReadOnlyList<int> train, int[] labels, int maxFeatures, double cMax,
+        double pathRatio = 1.4, double pathTolerance = 1e-5)
     {
         var std = Standardizer.Fit(x, width, train);
         var feats = std.Varying();
-        var xs = std.Transform(x, train, feats);
+        var xs = std.Design(x, train, feats);
         var y = train.Select(r => labels[r]).ToArray();
-        double cMin = LogisticRegression.L1CMin(xs, train.Count, feats.Length, y);
+        double cMin = LogisticRegression.L1CMin(xs, y);
+        var options = new LogisticOptions { Penalty = Penalty.L1, Tolerance = pathTolerance };
         if (double.IsInfinity(cMin) || cMin >= cMax)
-            return Expand(std, feats, LogisticRegression.Fit(xs, train.Count, feats.Length, y, new LogisticOptions { Penalty = Penalty.L1, C = cMax }), cMax);
+            return Expand(std, feats, LogisticRegression.Fit(xs, y, options with { C = cMax }), cMax);
         LogisticModel? best = null, warm = null;
         double bestC = cMin;
         for (double cc = cMin * pathRatio; ; cc *= pathRatio)
         {
             double cNow = Math.Min(cc, cMax);
-            var m = LogisticRegression.Fit(xs, train.Count, feats.Length, y, new LogisticOptions { Penalty = Penalty.L1, C = cNow }, warm);
+            var m = LogisticRegression.Fit(xs, y, options with { C = cNow }, warm);
             if (m.NonZero > maxFeatures && best != null) break;
             if (m.NonZero <= maxFeatures || best == null) { best = m; bestC = cNow; }
             warm = m;
@@ -72,9 +75,8 @@ public static class ProbeFitting
 
     static LinearProbe FitOn(float[] x, Standardizer std, int[] feats, IReadOnlyList<int> train, int[] labels, LogisticOptions o)
     {
-        var xs = std.Transform(x, train, feats);
         var y = train.Select(r => labels[r]).ToArray();
-        var m = LogisticRegression.Fit(xs, train.Count, feats.Length, y, o);
+        var m = LogisticRegression.Fit(std.Design(x, train, feats), y, o);
         return Expand(std, feats, m, o.C);
     }
 

@@ -49,6 +49,25 @@ public sealed class Standardizer
     /// <summary>Indices of features with a non-zero scale (varying on the fitted rows).</summary>
     public int[] Varying() => Enumerable.Range(0, Width).Where(j => Scale[j] != 0).ToArray();
 
+    /// <summary>
+    /// The standardised chosen features of the chosen rows for the solver: sparse (raw non-zeros,
+    /// standardised on the fly) when at most <paramref name="sparseBelow"/> of the raw values are
+    /// non-zero, dense otherwise. Same numbers either way.
+    /// </summary>
+    public DesignMatrix Design(float[] x, IReadOnlyList<int> rows, int[] features, double sparseBelow = 0.35)
+    {
+        long nz = 0;
+        foreach (var r in rows)
+        {
+            var row = x.AsSpan(r * Width, Width);
+            foreach (var j in features) if (row[j] != 0) nz++;
+        }
+        double density = rows.Count * (double)features.Length == 0 ? 1 : nz / (rows.Count * (double)features.Length);
+        return density <= sparseBelow
+            ? new SparseStandardizedDesign(x, Width, rows, features, this)
+            : new DenseDesign(Transform(x, rows, features), rows.Count, features.Length);
+    }
+
     /// <summary>Standardised values of the chosen features for the chosen rows, row-major [rows, features] float64.</summary>
     public double[] Transform(float[] x, IReadOnlyList<int> rows, int[] features)
     {
