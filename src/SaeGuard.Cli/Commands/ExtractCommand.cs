@@ -14,12 +14,13 @@ static class ExtractCommand
         var layer = new Option<int>("--layer") { Description = "Layer whose output (residual stream) is captured.", DefaultValueFactory = _ => BuiltInModels.MiniLmDefaultLayer };
         var input = new Option<string[]>("--input") { Description = "Input file(s): CSV, JSONL, JSON list, TXT, Parquet, ShareGPT, hh-rlhf.", Required = true, AllowMultipleArgumentsPerToken = true };
         var output = CommonOptions.Required("--out", "Output dump folder.");
-        var format = new Option<string>("--format") { Description = "auto|csv|jsonl|json|parquet|txt|sharegpt|hh-rlhf", DefaultValueFactory = _ => "auto" };
-        var textCol = new Option<string?>("--text-column") { Description = "Column holding the text." };
+        var format = new Option<string>("--format") { Description = SaeGuard.Data.Formats.DataFormats.KnownNames, DefaultValueFactory = _ => "auto" };
+        var turns = new Option<string?>("--turns") { Description = "sharegpt / hh-rlhf: first (default), all (each human turn) or conversation." };
+        var textCol = new Option<string[]>("--text-column") { Description = "Column holding the text (once for all inputs, or once per --input in order)." };
         var labelCol = new Option<string?>("--label-column") { Description = "Column holding harmful/benign (1/0, true/false, unsafe/safe)." };
         var catCol = new Option<string?>("--category-column") { Description = "Column holding the harm category." };
-        var label = new Option<string?>("--label") { Description = "Label every row of the input(s): harmful or benign." };
-        var category = new Option<string?>("--category") { Description = "Category for every row of the input(s)." };
+        var label = new Option<string[]>("--label") { Description = "Label for every row: harmful or benign (once for all inputs, or once per --input in order, e.g. --input advbench.csv --label harmful --input alpaca.json --label benign)." };
+        var category = new Option<string[]>("--category") { Description = "Category for every row (once, or once per --input)." };
         var maxTokens = new Option<long>("--max-tokens") { Description = "Stop after this many tokens (0 = all).", DefaultValueFactory = _ => 0 };
         var maxDocs = new Option<int>("--max-docs") { Description = "Read at most this many documents per input (0 = all).", DefaultValueFactory = _ => 0 };
         var dtype = new Option<string>("--dtype") { Description = "f16 or f32 storage.", DefaultValueFactory = _ => "f16" };
@@ -29,19 +30,30 @@ static class ExtractCommand
         var threads = CommonOptions.Threads();
         var json = CommonOptions.Json();
         var cmd = new Command("extract", "Capture one layer's residual stream for every token of a corpus into a dump folder.")
-        { model, layer, input, output, format, textCol, labelCol, catCol, label, category, maxTokens, maxDocs, dtype, tokenizer, hookTensor, maxLength, threads, json };
+        { model, layer, input, output, format, turns, textCol, labelCol, catCol, label, category, maxTokens, maxDocs, dtype, tokenizer, hookTensor, maxLength, threads, json };
         cmd.SetAction(p => CliRunner.Run(() =>
         {
             var dt = p.GetValue(dtype)!;
             if (dt != "f16" && dt != "f32") throw new UserError($"--dtype must be f16 or f32, got '{dt}'.");
             var docs = new List<DocRecord>();
-            foreach (var file in p.GetValue(input)!)
+            var files = p.GetValue(input)!;
+            string? PerInput(Option<string[]> o, int i)
             {
+                var v = p.GetValue(o) ?? Array.Empty<string>();
+                if (v.Length == 0) return null;
+                if (v.Length == 1) return v[0];
+                if (v.Length != files.Length)
+                    throw new UserError($"{o.Name} was given {v.Length} times for {files.Length} inputs: give it once (all inputs) or once per --input.");
+                return v[i];
+            }
+            for (int fi = 0; fi < files.Length; fi++)
+            {
+                var file = files[fi];
                 var opts = new CorpusReadOptions
                 {
-                    Format = p.GetValue(format)!,
-                    TextColumn = p.GetValue(textCol), LabelColumn = p.GetValue(labelCol), CategoryColumn = p.GetValue(catCol),
-                    FixedLabel = p.GetValue(label), FixedCategory = p.GetValue(category),
+                    Format = p.GetValue(format)!, Turns = p.GetValue(turns),
+                    TextColumn = PerInput(textCol, fi), LabelColumn = p.GetValue(labelCol), CategoryColumn = p.GetValue(catCol),
+                    FixedLabel = PerInput(label, fi), FixedCategory = PerInput(category, fi),
                 };
                 var rows = CorpusReader.Read(file, opts);
                 int cap = p.GetValue(maxDocs);

@@ -16,6 +16,8 @@ public sealed record CorpusReadOptions
     public string? FixedLabel { get; init; }
     public string? FixedCategory { get; init; }
     public string? Source { get; init; }
+    /// <summary>Conversation formats (sharegpt, hh-rlhf): first | all | conversation (null = first).</summary>
+    public string? Turns { get; init; }
 }
 
 /// <summary>
@@ -24,6 +26,8 @@ public sealed record CorpusReadOptions
 /// </summary>
 public static class CorpusReader
 {
+    static CorpusReader() => global::SaeGuard.Data.Formats.DataFormats.RegisterAll();
+
     public delegate IEnumerable<DocRecord> FormatReader(string path, CorpusReadOptions options);
 
     /// <summary>Named formats; the datasets module adds its own (parquet, sharegpt, hh-rlhf, …).</summary>
@@ -67,6 +71,7 @@ public static class CorpusReader
             if (Formats.ContainsKey("sharegpt") && LooksLikeShareGpt(path)) return "sharegpt";
             return "json";
         }
+        if (global::SaeGuard.Data.Formats.FormatSniffer.Sniff(path, ext) is { } known) return known;
         if (ext == ".jsonl" && Formats.ContainsKey("hh-rlhf") && p.Contains("hh")) return "hh-rlhf";
         return ext switch
         {
@@ -87,7 +92,7 @@ public static class CorpusReader
         return Encoding.UTF8.GetString(buf, 0, n).Contains("\"conversations\"");
     }
 
-    static string? ResolveColumn(IReadOnlyList<string> names, string? wanted, string path, string what, bool required)
+    internal static string? ResolveColumn(IReadOnlyList<string> names, string? wanted, string path, string what, bool required)
     {
         if (wanted != null)
         {
@@ -100,7 +105,7 @@ public static class CorpusReader
         return guess ?? throw new UserError($"'{path}': no text column given and none of {string.Join("/", TextColumnGuesses)} found (columns: {string.Join(", ", names)}); pass --text-column.");
     }
 
-    static DocRecord Make(string path, long row, string text, string? label, string? category, CorpusReadOptions o) => new()
+    internal static DocRecord Make(string path, long row, string text, string? label, string? category, CorpusReadOptions o) => new()
     {
         Text = text,
         Label = Labels.Normalize(label ?? o.FixedLabel, path, row),
@@ -241,8 +246,7 @@ public static class CorpusReader
 
     public static StreamReader OpenText(string path)
     {
-        Stream s = File.OpenRead(path);
-        if (path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)) s = new System.IO.Compression.GZipStream(s, System.IO.Compression.CompressionMode.Decompress);
+        Stream s = global::SaeGuard.Data.Formats.GzipFile.OpenRead(path);
         return new StreamReader(s, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, 1 << 16);
     }
 }

@@ -77,8 +77,10 @@ public sealed record TensorInfo(string Name, DType DType, long[] Shape, long Beg
 /// Reads a safetensors file (https://github.com/huggingface/safetensors format): an 8-byte
 /// little-endian header length, a JSON header, then the data. The header is validated before
 /// any tensor is read: offsets inside the data, no overlap, dtype × shape = byte length.
+/// With <c>memoryMap</c> the file is mapped once and tensors are read (or viewed, see
+/// <see cref="GetSpan"/>) from the mapping instead of through read calls.
 /// </summary>
-public sealed class SafeTensorsReader : IDisposable
+public sealed partial class SafeTensorsReader : IDisposable
 {
     const long MaxHeader = 100L << 20;
     readonly FileStream _fs;
@@ -87,7 +89,9 @@ public sealed class SafeTensorsReader : IDisposable
     public IReadOnlyDictionary<string, TensorInfo> Tensors { get; }
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
-    public SafeTensorsReader(string path)
+    public SafeTensorsReader(string path) : this(path, memoryMap: false) { }
+
+    public SafeTensorsReader(string path, bool memoryMap)
     {
         Path = path;
         try { _fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.RandomAccess); }
@@ -96,6 +100,12 @@ public sealed class SafeTensorsReader : IDisposable
         try
         {
             (Tensors, Metadata, _dataStart) = ParseHeader(_fs, path);
+            if (memoryMap) Map();
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException or ArgumentException or KeyNotFoundException)
+        {
+            _fs.Dispose();
+            throw new InvalidDataException($"'{path}': malformed safetensors header ({e.Message}).", e);
         }
         catch
         {
@@ -171,7 +181,7 @@ public sealed class SafeTensorsReader : IDisposable
     {
         var t = Get(name);
         var buf = new byte[t.ByteLength];
-        RandomAccess.Read(_fs.SafeFileHandle, buf, _dataStart + t.Begin);
+        ReadExactlyAt(_dataStart + t.Begin, buf);
         return buf;
     }
 
@@ -180,6 +190,7 @@ public sealed class SafeTensorsReader : IDisposable
 
     void ReadExactlyAt(long offset, Span<byte> dst)
     {
+        if (TryReadMapped(offset, dst)) return;
         while (dst.Length > 0)
         {
             int n = RandomAccess.Read(_fs.SafeFileHandle, dst, offset);
@@ -192,9 +203,21 @@ public sealed class SafeTensorsReader : IDisposable
     public float[] ReadFloats(string name)
     {
         var t = Get(name);
-        var raw = ReadBytes(name);
         var dst = new float[t.Elements];
-        DTypes.ToFloat(t.DType, raw, dst);
+        if (t.DType == DType.F32)
+        {
+            ReadExactlyAt(_dataStart + t.Begin, MemoryMarshal.AsBytes(dst.AsSpan()));
+            return dst;
+        }
+        // other dtypes: convert in 1M-element pieces instead of holding all raw bytes at once
+        int es = DTypes.Size(t.DType);
+        var raw = new byte[(int)Math.Min(t.ByteLength, (1 << 20) * es)];
+        for (long e0 = 0; e0 < dst.LongLength; e0 += raw.Length / es)
+        {
+            int n = (int)Math.Min(raw.Length / es, dst.LongLength - e0);
+            ReadExactlyAt(_dataStart + t.Begin + e0 * es, raw.AsSpan(0, n * es));
+            DTypes.ToFloat(t.DType, raw.AsSpan(0, n * es), dst.AsSpan((int)e0, n));
+        }
         return dst;
     }
 
@@ -223,11 +246,15 @@ public sealed class SafeTensorsReader : IDisposable
         };
     }
 
-    public void Dispose() => _fs.Dispose();
+    public void Dispose()
+    {
+        Unmap();
+        _fs.Dispose();
+    }
 }
 
 /// <summary>Collects tensors and writes a safetensors file (atomically, via a temp file).</summary>
-public sealed class SafeTensorsWriter
+public sealed partial class SafeTensorsWriter
 {
     readonly List<(string Name, DType DType, long[] Shape, byte[] Data)> _tensors = new();
     readonly Dictionary<string, string> _metadata = new();

@@ -1,36 +1,45 @@
 using System.Text;
 using System.Text.Json;
-using Microsoft.ML.Tokenizers;
 using SaeGuard.Common;
 
 namespace SaeGuard.Models;
 
 /// <summary>
-/// BERT WordPiece tokenization (lower-casing, accent stripping, CJK split) through
-/// Microsoft.ML.Tokenizers' <see cref="BertTokenizer"/>, with [CLS] … [SEP] around each text.
+/// BERT WordPiece tokenization with Hugging Face parity (lower-casing, accent stripping,
+/// punctuation and symbol splitting, CJK split) through the FastBertTokenizer library, with
+/// [CLS] … [SEP] around each text. Special-token strings typed inside a text stay literal
+/// text (they become [UNK]), so a prompt cannot inject [SEP]/[CLS].
+/// Thread-safe: each thread gets its own tokenizer instance over the same vocabulary.
 /// </summary>
 public sealed class WordPieceTextTokenizer : ITextTokenizer
 {
-    readonly BertTokenizer _tok;
     readonly string[] _vocab;
-    readonly HashSet<int> _special;
+    readonly byte[] _vocabBytes;
+    readonly bool _lowerCase;
+    readonly ThreadLocal<FastBertTokenizer.BertTokenizer> _tok;
+    readonly HashSet<int> _special = new();
+    readonly int _sepId, _padId;
 
     public WordPieceTextTokenizer(Stream vocabTxt, bool lowerCase = true)
     {
         using var ms = new MemoryStream();
         vocabTxt.CopyTo(ms);
-        var bytes = ms.ToArray();
-        _vocab = Encoding.UTF8.GetString(bytes).Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+        _vocabBytes = ms.ToArray();
+        _lowerCase = lowerCase;
+        _vocab = Encoding.UTF8.GetString(_vocabBytes).Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
         if (_vocab.Length > 0 && _vocab[^1] == "") _vocab = _vocab[..^1];
-        _tok = BertTokenizer.Create(new MemoryStream(bytes), new BertOptions
+        int Find(string t) => Array.IndexOf(_vocab, t);
+        _sepId = Find("[SEP]");
+        _padId = Math.Max(0, Find("[PAD]"));
+        if (_sepId < 0 || Find("[CLS]") < 0 || Find("[UNK]") < 0)
+            throw new UserError("The tokenizer vocabulary has no [CLS]/[SEP]/[UNK] tokens; SaeGuard's ONNX path expects a BERT WordPiece vocabulary.");
+        foreach (var t in new[] { "[CLS]", "[SEP]", "[PAD]", "[MASK]" }) if (Find(t) >= 0) _special.Add(Find(t));
+        _tok = new ThreadLocal<FastBertTokenizer.BertTokenizer>(() =>
         {
-            LowerCaseBeforeTokenization = lowerCase,
-            RemoveNonSpacingMarks = lowerCase,
-            IndividuallyTokenizeCjk = true,
-            ApplyBasicTokenization = true,
-            SplitOnSpecialTokens = true,
+            var t = new FastBertTokenizer.BertTokenizer();
+            t.LoadVocabulary(new StreamReader(new MemoryStream(_vocabBytes), Encoding.UTF8), _lowerCase);
+            return t;
         });
-        _special = new HashSet<int> { _tok.ClassificationTokenId, _tok.SeparatorTokenId, _tok.PaddingTokenId, _tok.MaskingTokenId };
     }
 
     /// <summary>Loads a vocab.txt, or the WordPiece vocab inside a Hugging Face tokenizer.json.</summary>
@@ -39,39 +48,46 @@ public sealed class WordPieceTextTokenizer : ITextTokenizer
         if (!File.Exists(path)) throw new UserError($"Tokenizer file not found: '{path}'.");
         if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
-            if (!doc.RootElement.TryGetProperty("model", out var model) || !model.TryGetProperty("vocab", out var vocab)
-                || vocab.ValueKind != JsonValueKind.Object)
-                throw new UserError($"'{path}' is not a WordPiece tokenizer.json (expected model.vocab as an object of token → id).");
-            var pairs = vocab.EnumerateObject().Select(p => (p.Name, Id: p.Value.GetInt32())).OrderBy(p => p.Id).ToList();
-            var lower = true;
-            if (doc.RootElement.TryGetProperty("normalizer", out var norm) && norm.ValueKind == JsonValueKind.Object
-                && norm.TryGetProperty("lowercase", out var lc) && lc.ValueKind == JsonValueKind.False) lower = false;
-            var text = string.Join("\n", pairs.Select(p => p.Name)) + "\n";
-            return new WordPieceTextTokenizer(new MemoryStream(Encoding.UTF8.GetBytes(text)), lower);
+            JsonDocument doc;
+            try { doc = JsonDocument.Parse(File.ReadAllBytes(path)); }
+            catch (JsonException e) { throw new UserError($"'{path}' is not valid JSON: {e.Message}"); }
+            using (doc)
+            {
+                if (!doc.RootElement.TryGetProperty("model", out var model) || !model.TryGetProperty("vocab", out var vocab)
+                    || vocab.ValueKind != JsonValueKind.Object)
+                    throw new UserError($"'{path}' is not a WordPiece tokenizer.json (expected model.vocab as an object of token → id).");
+                var pairs = vocab.EnumerateObject().Select(p => (p.Name, Id: p.Value.GetInt32())).OrderBy(p => p.Id).ToList();
+                var lower = !(doc.RootElement.TryGetProperty("normalizer", out var norm) && norm.ValueKind == JsonValueKind.Object
+                    && norm.TryGetProperty("lowercase", out var lc) && lc.ValueKind == JsonValueKind.False);
+                var text = string.Join("\n", pairs.Select(p => p.Name)) + "\n";
+                return new WordPieceTextTokenizer(new MemoryStream(Encoding.UTF8.GetBytes(text)), lower);
+            }
         }
         using var fs = File.OpenRead(path);
         return new WordPieceTextTokenizer(fs);
     }
 
     public int VocabSize => _vocab.Length;
-    public int PadId => _tok.PaddingTokenId;
+    public int PadId => _padId;
     public string TokenText(int id) => id >= 0 && id < _vocab.Length ? _vocab[id] : $"<{id}>";
 
     public TokenizedText Encode(string text, int maxLength)
     {
-        var ids = _tok.EncodeToIds(text, addSpecialTokens: true, considerPreTokenization: true, considerNormalization: true);
-        bool truncated = ids.Count > maxLength;
-        int[] arr;
-        if (truncated)
-        {
-            arr = new int[maxLength];
-            for (int i = 0; i < maxLength - 1; i++) arr[i] = ids[i];
-            arr[maxLength - 1] = _tok.SeparatorTokenId;
-        }
-        else arr = ids.ToArray();
-        var special = new bool[arr.Length];
-        for (int i = 0; i < arr.Length; i++) special[i] = _special.Contains(arr[i]);
+        // Every word piece covers at least one character, so a text never needs more than
+        // length + 2 tokens; asking for one more than allowed tells whether it was cut.
+        maxLength = Math.Max(2, maxLength);
+        int ask = (int)Math.Min((long)maxLength + 1, (long)text.Length + 3);
+        var (ids, mask, _) = _tok.Value!.Encode(text, ask);
+        int n = 0;
+        foreach (var m in mask.Span) n += (int)m;
+        var span = ids.Span[..n];
+        bool truncated = n > maxLength;
+        int len = Math.Min(n, maxLength);
+        var arr = new int[len];
+        for (int i = 0; i < len; i++) arr[i] = (int)span[i];
+        if (truncated || arr[^1] != _sepId) arr[^1] = _sepId;
+        var special = new bool[len];
+        for (int i = 0; i < len; i++) special[i] = _special.Contains(arr[i]);
         return new TokenizedText(arr, special, truncated);
     }
 }

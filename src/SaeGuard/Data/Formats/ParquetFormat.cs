@@ -1,0 +1,117 @@
+using System.Globalization;
+using Parquet;
+using Parquet.Schema;
+using SaeGuard.Common;
+
+namespace SaeGuard.Data.Formats;
+
+/// <summary>
+/// Parquet files (openwebtext-style: a <c>text</c> column), read one row group at a time. The text
+/// column must hold strings; label and category columns may hold strings, integers or booleans.
+/// </summary>
+public static class ParquetFormat
+{
+    public static IEnumerable<DocRecord> Read(string path, CorpusReadOptions o)
+    {
+        var reader = Open(path);
+        try
+        {
+            foreach (var doc in ReadOpen(reader, path, o)) yield return doc;
+        }
+        finally { Close(reader); }
+    }
+
+    static IEnumerable<DocRecord> ReadOpen(ParquetReader reader, string path, CorpusReadOptions o)
+    {
+        var fields = reader.Schema.GetDataFields();
+        var names = fields.Select(f => f.Name).ToList();
+        var text = Field(fields, CorpusReader.ResolveColumn(names, o.TextColumn, path, "text", true)!);
+        var label = OptionalField(fields, CorpusReader.ResolveColumn(names, o.LabelColumn, path, "label", false));
+        var category = OptionalField(fields, CorpusReader.ResolveColumn(names, o.CategoryColumn, path, "category", false));
+        if (!IsString(text))
+            throw new UserError($"'{path}': column '{text.Name}' holds {TypeName(text)} values; the text column must hold strings.");
+        long row = 0;
+        for (int g = 0; g < reader.RowGroupCount; g++)
+        {
+            using var rg = reader.OpenRowGroupReader(g);
+            var texts = ReadStrings(rg, text, path, g);
+            var labels = label != null ? ReadStrings(rg, label, path, g) : null;
+            var cats = category != null ? ReadStrings(rg, category, path, g) : null;
+            for (int i = 0; i < texts.Length; i++)
+            {
+                row++;
+                if (string.IsNullOrWhiteSpace(texts[i])) continue;
+                yield return CorpusReader.Make(path, row, texts[i]!, labels?[i], cats?[i], o);
+            }
+        }
+    }
+
+    public static IReadOnlyList<string> ColumnNames(string path)
+    {
+        var reader = Open(path);
+        try { return reader.Schema.GetDataFields().Select(f => f.Name).ToList(); }
+        finally { Close(reader); }
+    }
+
+    static void Close(ParquetReader reader) => reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    static ParquetReader Open(string path)
+    {
+        if (!File.Exists(path)) throw new UserError($"Input file not found: '{path}'.");
+        try { return ParquetReader.CreateAsync(path).GetAwaiter().GetResult(); }
+        catch (Exception e) when (e is not UserError and not OutOfMemoryException)
+        {
+            throw new UserError($"'{path}' is not a readable Parquet file: {e.Message}");
+        }
+    }
+
+    static DataField Field(DataField[] fields, string name) => fields.First(f => f.Name == name);
+    static DataField? OptionalField(DataField[] fields, string? name) => name == null ? null : Field(fields, name);
+
+    static bool IsString(DataField f) => !f.IsArray && (f.ClrType == typeof(string) || f.ClrType == typeof(ReadOnlyMemory<char>));
+
+    static string TypeName(DataField f) => f.IsArray ? $"list<{f.ClrType.Name}>" : f.ClrType.Name;
+
+    /// <summary>One column of a row group as strings (numbers and booleans formatted invariantly).</summary>
+    static string?[] ReadStrings(ParquetRowGroupReader rg, DataField f, string path, int group)
+    {
+        if (f.IsArray) throw new UserError($"'{path}': column '{f.Name}' holds lists ({TypeName(f)}); expected one value per row.");
+        int n = checked((int)rg.RowCount);
+        try
+        {
+            if (IsString(f))
+            {
+                var s = new string?[n];
+                rg.ReadAsync(f, s.AsMemory(), null).AsTask().GetAwaiter().GetResult();
+                return s;
+            }
+            var t = f.ClrType;
+            if (t == typeof(long)) return Numbers<long>(rg, f, n);
+            if (t == typeof(int)) return Numbers<int>(rg, f, n);
+            if (t == typeof(short)) return Numbers<short>(rg, f, n);
+            if (t == typeof(sbyte)) return Numbers<sbyte>(rg, f, n);
+            if (t == typeof(byte)) return Numbers<byte>(rg, f, n);
+            if (t == typeof(bool)) return Numbers<bool>(rg, f, n);
+            if (t == typeof(double)) return Numbers<double>(rg, f, n);
+            if (t == typeof(float)) return Numbers<float>(rg, f, n);
+        }
+        catch (Exception e) when (e is not UserError and not OutOfMemoryException)
+        {
+            throw new UserError($"'{path}', row group {group}: cannot read column '{f.Name}': {e.Message}");
+        }
+        throw new UserError($"'{path}': column '{f.Name}' holds {TypeName(f)} values; expected strings, integers or booleans.");
+    }
+
+    static string?[] Numbers<T>(ParquetRowGroupReader rg, DataField f, int n) where T : struct
+    {
+        var v = new T?[n];
+        if (f.IsNullable) rg.ReadAsync(f, v.AsMemory(), null).AsTask().GetAwaiter().GetResult();
+        else
+        {
+            var dense = new T[n];
+            rg.ReadAsync(f, dense.AsMemory(), null).AsTask().GetAwaiter().GetResult();
+            for (int i = 0; i < n; i++) v[i] = dense[i];
+        }
+        return v.Select(x => x is IFormattable fmt ? fmt.ToString(null, CultureInfo.InvariantCulture) : x?.ToString()).ToArray();
+    }
+}

@@ -1,0 +1,264 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using SaeGuard.Activations;
+using SaeGuard.Common;
+using SaeGuard.IO;
+using SaeGuard.IO.Torch;
+
+namespace SaeGuard.Interop;
+
+public enum DumpOrientation { TokensByFeatures, FeaturesByTokens }
+
+/// <summary>How the [tokens, features] axes of a foreign dump were decided, for reporting.</summary>
+public sealed record OrientationGuess(DumpOrientation Orientation, string Reason, bool Confident)
+{
+    public override string ToString() =>
+        $"{(Orientation == DumpOrientation.TokensByFeatures ? "[tokens, features]" : "[features, tokens] (transposed on read)")}: {Reason}{(Confident ? "" : " (a guess)")}";
+}
+
+public sealed record ForeignDumpOptions
+{
+    /// <summary>Forces the orientation instead of guessing it.</summary>
+    public DumpOrientation? Orientation { get; init; }
+    /// <summary>The tensor to read from each chunk when chunks hold several.</summary>
+    public string? TensorKey { get; init; }
+}
+
+/// <summary>
+/// A folder of activation or feature chunks written by other tools (.pt, .npy or .safetensors,
+/// optionally with a meta.json of any schema), read as SaeGuard <see cref="RowBlock"/>s. The
+/// [tokens, features] orientation is inferred from the chunk shapes and meta.json and reported
+/// in <see cref="Orientation"/>; chunks are streamed in natural filename order (chunk2 before
+/// chunk10). Token index fields are taken from token_ids / doc_ids / positions tensors in the
+/// chunks when present, else zero-filled.
+/// </summary>
+public sealed class ForeignDump
+{
+    static readonly string[] ChunkExtensions = { ".pt", ".pth", ".npy", ".safetensors" };
+    static readonly string[] PreferredKeys = { "feats", "features", "acts", "activations", "codes", "latents", "x", "data" };
+
+    sealed record ChunkInfo(string File, string Key, long[] Shape);
+
+    readonly List<ChunkInfo> _chunks;
+    readonly ForeignDumpOptions _options;
+    public string Dir { get; }
+    public IReadOnlyList<string> Chunks => _chunks.Select(c => c.File).ToList();
+    public OrientationGuess Orientation { get; }
+    public long Rows { get; }
+    public int Width { get; }
+    /// <summary>meta.json as parsed (null when absent); its schema is not assumed.</summary>
+    public JsonNode? Meta { get; }
+    /// <summary>The tensor read from each chunk ("" for a bare tensor or .npy).</summary>
+    public string TensorKey => _chunks[0].Key;
+
+    ForeignDump(string dir, List<ChunkInfo> chunks, OrientationGuess guess, JsonNode? meta, ForeignDumpOptions options)
+    {
+        Dir = dir; _chunks = chunks; Orientation = guess; Meta = meta; _options = options;
+        int featAxis = guess.Orientation == DumpOrientation.TokensByFeatures ? 1 : 0;
+        Width = (int)Flat(chunks[0].Shape)[featAxis];
+        foreach (var c in chunks)
+        {
+            var s = Flat(c.Shape);
+            if (s[featAxis] != Width)
+                throw new UserError($"'{c.File}' has {s[featAxis]} features along axis {featAxis}, the first chunk has {Width}: chunks disagree.");
+            Rows += s[1 - featAxis];
+        }
+    }
+
+    /// <summary>True when <paramref name="dir"/> is not a SaeGuard dump but holds chunk files this class reads.</summary>
+    public static bool LooksLikeForeignDump(string dir)
+    {
+        if (!Directory.Exists(dir)) return false;
+        var meta = Path.Combine(dir, "meta.json");
+        if (File.Exists(meta) && File.ReadAllText(meta).Contains("\"shards\"")) return false;
+        return FindChunks(dir).Count > 0;
+    }
+
+    public static ForeignDump Open(string dir, ForeignDumpOptions? options = null)
+    {
+        options ??= new ForeignDumpOptions();
+        if (!Directory.Exists(dir)) throw new UserError($"Dump folder not found: '{dir}'.");
+        var files = FindChunks(dir);
+        if (files.Count == 0)
+            throw new UserError($"'{dir}' holds no chunk files (.pt, .npy, .safetensors), and there are no '{Path.GetFileName(Path.TrimEndingDirectorySeparator(dir))}_*' chunks beside it.");
+        JsonNode? meta = null;
+        var metaPath = Path.Combine(dir, "meta.json");
+        if (File.Exists(metaPath))
+        {
+            try { meta = JsonNode.Parse(File.ReadAllText(metaPath)); }
+            catch (JsonException e) { throw new UserError($"'{metaPath}' is not valid JSON: {e.Message}"); }
+        }
+        var chunks = files.Select(f => Describe(f, options.TensorKey)).ToList();
+        var guess = options.Orientation is { } forced
+            ? new OrientationGuess(forced, "set by the caller", true)
+            : DumpOrientationGuesser.Guess(chunks.Select(c => Flat(c.Shape)).ToList(), meta, chunks[0].Shape.Length);
+        return new ForeignDump(dir, chunks, guess, meta, options);
+    }
+
+    /// <summary>All rows in chunk order, as [rows ≤ blockRows, Width] blocks.</summary>
+    public IEnumerable<RowBlock> ReadBlocks(int blockRows = 8192)
+    {
+        long row0 = 0;
+        foreach (var c in _chunks)
+        {
+            var (data, rows, index) = ReadChunk(c);
+            for (int i = 0; i < rows; i += blockRows)
+            {
+                int n = Math.Min(blockRows, rows - i);
+                var block = new float[(long)n * Width];
+                Array.Copy(data, (long)i * Width, block, 0, (long)n * Width);
+                int[] Slice(int[]? src) => src == null ? new int[n] : src.AsSpan(i, n).ToArray();
+                yield return new RowBlock
+                {
+                    Data = block, Rows = n, D = Width,
+                    RowIds = Enumerable.Range(0, n).Select(r => row0 + i + r).ToArray(),
+                    DocIds = Slice(index.GetValueOrDefault("doc")),
+                    Positions = Slice(index.GetValueOrDefault("pos")),
+                    TokenIds = Slice(index.GetValueOrDefault("tok")),
+                    IsSpecial = new bool[n],
+                };
+            }
+            row0 += rows;
+        }
+    }
+
+    (float[] Data, int Rows, Dictionary<string, int[]> Index) ReadChunk(ChunkInfo c)
+    {
+        bool npy = Path.GetExtension(c.File).Equals(".npy", StringComparison.OrdinalIgnoreCase);
+        var tensors = npy ? new Dictionary<string, ITensorData>() : LoadTensors(c.File);
+        float[] data;
+        long[] shape;
+        try
+        {
+            if (npy) (data, shape) = NpyReader.ReadFloat32(c.File); // one copy for the common f4 case
+            else
+            {
+                var t = tensors.TryGetValue(c.Key, out var x) ? x : throw new UserError($"'{c.File}' has no tensor '{c.Key}' (the first chunk had it).");
+                (data, shape) = (t.ToFloat32(), t.Shape);
+            }
+        }
+        catch (InvalidDataException e) { throw new UserError($"'{c.File}' is damaged: {e.Message}"); }
+        var full = shape;
+        shape = Flat(shape);
+        int rows;
+        if (Orientation.Orientation == DumpOrientation.FeaturesByTokens)
+        {
+            rows = (int)shape[1];
+            data = NamedTensors.Transpose(data, (int)shape[0], rows);
+        }
+        else rows = (int)shape[0];
+        if ((Orientation.Orientation == DumpOrientation.TokensByFeatures ? shape[1] : shape[0]) != Width)
+            throw new UserError($"'{c.File}' holds [{string.Join(",", full)}], which does not have {Width} features.");
+        var index = new Dictionary<string, int[]>();
+        foreach (var (name, tensor) in tensors)
+        {
+            var field = IndexField(name);
+            if (field == null || tensor.Elements() != rows) continue;
+            try { index.TryAdd(field, tensor.ToInt64().Select(v => (int)v).ToArray()); }
+            catch (InvalidDataException) { } // a float tensor with an index-like name: not an index
+        }
+        return (data, rows, index);
+    }
+
+    static string? IndexField(string key)
+    {
+        var leaf = key.Split('.')[^1].ToLowerInvariant();
+        return leaf switch
+        {
+            "token_ids" or "token_id" or "input_ids" or "tokens" => "tok",
+            "doc_ids" or "doc_id" or "document_ids" => "doc",
+            "positions" or "position" or "pos" => "pos",
+            _ => null,
+        };
+    }
+
+    /// <summary>A shape as [rows, width]: leading axes of a 3-D+ tensor are flattened into rows.</summary>
+    static long[] Flat(long[] shape) => shape.Length switch
+    {
+        2 => shape,
+        > 2 => new[] { shape[..^1].Aggregate(1L, (a, b) => a * b), shape[^1] },
+        _ => throw new UserError($"a chunk tensor is [{string.Join(",", shape)}], expected at least 2 dimensions ([tokens, features])."),
+    };
+
+    static ChunkInfo Describe(string file, string? wantedKey)
+    {
+        var tensors = Shapes(file);
+        string key;
+        if (wantedKey != null)
+            key = tensors.ContainsKey(wantedKey) ? wantedKey : throw new UserError($"'{file}' has no tensor '{wantedKey}' (it has: {string.Join(", ", tensors.Keys)}).");
+        else
+        {
+            var matrices = tensors.Where(kv => kv.Value.Shape.Length >= 2 && kv.Value.DType is DType.F32 or DType.F16 or DType.BF16 or DType.F64).ToList();
+            if (matrices.Count == 0)
+                throw new UserError($"'{file}' holds no floating-point tensor with 2 or more dimensions (it has: {string.Join(", ", tensors.Select(kv => $"{kv.Key} [{string.Join(",", kv.Value.Shape)}]"))}).");
+            key = matrices.FirstOrDefault(kv => PreferredKeys.Contains(kv.Key.Split('.')[^1].ToLowerInvariant())).Key
+                  ?? matrices.OrderByDescending(kv => ShapeMath.Elements(kv.Value.Shape)).First().Key;
+        }
+        var shape = tensors[key].Shape;
+        if (shape.Length < 2) throw new UserError($"'{file}': tensor '{key}' is [{string.Join(",", shape)}], expected [tokens, features] (or [features, tokens]).");
+        return new ChunkInfo(file, key, shape);
+    }
+
+    /// <summary>Dtype and shape of each tensor in a chunk, reading only headers where the format allows.</summary>
+    static Dictionary<string, (DType DType, long[] Shape)> Shapes(string file)
+    {
+        try
+        {
+            switch (Path.GetExtension(file).ToLowerInvariant())
+            {
+                case ".npy":
+                    {
+                        var (dtype, shape, _) = NpyReader.ReadInfo(file);
+                        return new() { [""] = (dtype, shape) };
+                    }
+                case ".safetensors":
+                    {
+                        using var r = new SafeTensorsReader(file);
+                        return r.Tensors.ToDictionary(kv => kv.Key, kv => (kv.Value.DType, kv.Value.Shape));
+                    }
+            }
+        }
+        catch (InvalidDataException e) { throw new UserError($"'{file}' could not be read: {e.Message}"); }
+        return LoadTensors(file).ToDictionary(kv => kv.Key, kv => (kv.Value.DType, kv.Value.Shape));
+    }
+
+    static Dictionary<string, ITensorData> LoadTensors(string file)
+    {
+        try
+        {
+            return Path.GetExtension(file).ToLowerInvariant() switch
+            {
+                ".npy" => new Dictionary<string, ITensorData> { [""] = NpyReader.Read(file) },
+                ".safetensors" => ReadSafeTensors(file),
+                _ => TorchPickleReader.FlattenTensors(TorchPickleReader.Load(file)).ToDictionary(kv => kv.Key, kv => (ITensorData)kv.Value),
+            };
+        }
+        catch (InvalidDataException e) { throw new UserError($"'{file}' could not be read: {e.Message}"); }
+    }
+
+    static Dictionary<string, ITensorData> ReadSafeTensors(string file)
+    {
+        using var r = SafeTensorsReader.OpenMapped(file);
+        return r.Tensors.Keys.ToDictionary(k => k, k => (ITensorData)r.ReadTensor(k));
+    }
+
+    /// <summary>Chunk files in the folder, or "&lt;folder&gt;_*" chunks beside it, in natural order.</summary>
+    static List<string> FindChunks(string dir)
+    {
+        static bool IsChunk(string f) => ChunkExtensions.Contains(Path.GetExtension(f).ToLowerInvariant());
+        var inside = Directory.GetFiles(dir).Where(IsChunk).ToList();
+        if (inside.Count == 0)
+        {
+            var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir));
+            var parent = Path.GetDirectoryName(full);
+            var stem = Path.GetFileName(full) + "_";
+            if (parent != null)
+                inside = Directory.GetFiles(parent).Where(f => IsChunk(f) && Path.GetFileName(f).StartsWith(stem, StringComparison.Ordinal)).ToList();
+        }
+        return inside.OrderBy(f => NaturalKey(Path.GetFileName(f)), StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Pads digit runs so "chunk2" sorts before "chunk10".</summary>
+    static string NaturalKey(string name) => Regex.Replace(name, @"\d+", m => m.Value.TrimStart('0').PadLeft(20, '0'));
+}

@@ -1,0 +1,39 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SaeGuard.Common;
+
+namespace SaeGuard.Interop;
+
+/// <summary>Lenient reads of foreign JSON configs (numbers may be ints or floats, fields may be absent).</summary>
+static class JsonFiles
+{
+    public static JsonObject ReadObject(string path)
+    {
+        if (!File.Exists(path)) throw new UserError($"File not found: '{path}'.");
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new UserError($"'{path}' is not a JSON object.");
+        }
+        catch (JsonException e) { throw new UserError($"'{path}' is not valid JSON: {e.Message}"); }
+    }
+
+    public static JsonNode? Get(JsonNode? parent, string key) =>
+        parent is JsonObject o && o.TryGetPropertyValue(key, out var n) ? n : null;
+
+    public static int? Int(JsonNode? parent, string key)
+    {
+        if (Get(parent, key) is not JsonValue v) return null;
+        if (v.TryGetValue<int>(out var i)) return i;
+        if (v.TryGetValue<double>(out var d) && d == Math.Floor(d) && Math.Abs(d) < int.MaxValue) return (int)d;
+        return null;
+    }
+
+    public static double? Double(JsonNode? parent, string key) =>
+        Get(parent, key) is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
+
+    public static bool? Bool(JsonNode? parent, string key) =>
+        Get(parent, key) is JsonValue v && v.TryGetValue<bool>(out var b) ? b : null;
+
+    public static string? String(JsonNode? parent, string key) =>
+        Get(parent, key) is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+}
