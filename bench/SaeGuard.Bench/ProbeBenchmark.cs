@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using SaeGuard.Activations;
+using SaeGuard.IO;
 using SaeGuard.Probes;
 using SaeGuard.Sae;
 
@@ -61,8 +61,8 @@ public sealed class ProbeBenchmark : IBenchmark
             {
                 var xPath = Path.Combine(tmp, name + "_X.npy");
                 var yPath = Path.Combine(tmp, "y.npy");
-                Npy.WriteF32(xPath, x, y.Length, w);
-                Npy.WriteI64(yPath, y);
+                NpyWriter.Write(xPath, x, y.Length, w);
+                NpyWriter.Write(yPath, DenseTensor.FromInt64(y.Select(v => (long)v).ToArray(), y.Length));
                 foreach (var penalty in new[] { Penalty.L2, Penalty.L1 })
                 {
                     var (auc, secs, nnz) = OwnCv(x, w, y, penalty);
@@ -131,28 +131,5 @@ public sealed class ProbeBenchmark : IBenchmark
         var dir = new DirectoryInfo(Directory.GetCurrentDirectory());
         while (dir != null && !File.Exists(Path.Combine(dir.FullName, "SaeGuard.sln"))) dir = dir.Parent;
         return dir?.FullName ?? Directory.GetCurrentDirectory();
-    }
-}
-
-/// <summary>Minimal .npy writer (format 1.0, little-endian, C order) for the Python peers.</summary>
-static class Npy
-{
-    public static void WriteF32(string path, float[] data, int rows, int cols) =>
-        Write(path, "<f4", $"({rows}, {cols})", System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.AsSpan()).ToArray());
-
-    public static void WriteI64(string path, int[] data) =>
-        Write(path, "<i8", $"({data.Length},)", data.SelectMany(v => BitConverter.GetBytes((long)v)).ToArray());
-
-    static void Write(string path, string descr, string shape, byte[] payload)
-    {
-        var header = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}";
-        int total = 10 + header.Length + 1;
-        header = header.PadRight(header.Length + (64 - total % 64) % 64) + "\n";
-        using var fs = File.Create(path);
-        fs.Write(new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0 });
-        var h = Encoding.ASCII.GetBytes(header);
-        fs.Write(BitConverter.GetBytes((ushort)h.Length));
-        fs.Write(h);
-        fs.Write(payload);
     }
 }

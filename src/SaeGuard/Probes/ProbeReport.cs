@@ -13,7 +13,7 @@ public static class ProbeReport
 {
     static readonly (string Kind, string Name, string Color)[] Curves =
     {
-        (ProbeKinds.Dense, "dense (= hybrid decision)", "#4fc3f7"),
+        (ProbeKinds.Dense, "dense = hybrid", "#4fc3f7"),
         (ProbeKinds.Sae, "SAE L1", "#ffb74d"),
         (ProbeKinds.SaeTopK, "SAE top-k", "#ba68c8"),
     };
@@ -48,7 +48,8 @@ public static class ProbeReport
             sb.Append($"<li>Hybrid explanations: the top 5 features carry {F(100 * t5, 1)}% of the attribution on average; the SAE's reconstruction error carries {F(100 * (m.Hybrid.SaeResidualShare ?? 0), 1)}%.</li>");
         sb.Append("</ul>");
 
-        sb.Append("<h2>ROC curves (out-of-fold scores)</h2>").Append(RocSvg(cv, labels));
+        sb.Append("<h2>ROC curves (out-of-fold scores)</h2>").Append(RocSvg(cv, labels, logFpr: false)).Append(' ').Append(RocSvg(cv, labels, logFpr: true))
+          .Append("<p class=\"muted\">Right: the same curves with the false-positive rate on a log scale (0.1 % to 100 %), where near-perfect probes differ.</p>");
 
         var sel = m.Selection;
         sb.Append("<h2>Data</h2><table><tr><th class=\"l\"></th><th>harmful</th><th>benign</th></tr>")
@@ -126,23 +127,27 @@ public static class ProbeReport
         return sb.ToString();
     }
 
-    static string RocSvg(CrossValidationResult cv, int[] labels)
+    static string RocSvg(CrossValidationResult cv, int[] labels, bool logFpr)
     {
-        const int size = 420, pad = 48;
+        const int size = 340, pad = 44, legend = 180;
+        const double minFpr = 1e-3;
         double plot = size - 2 * pad;
-        string X(double fpr) => F(pad + fpr * plot, 1);
+        double Fx(double fpr) => logFpr ? (Math.Log10(Math.Max(fpr, minFpr)) - Math.Log10(minFpr)) / -Math.Log10(minFpr) : fpr;
+        string X(double fpr) => F(pad + Fx(fpr) * plot, 1);
         string Y(double tpr) => F(size - pad - tpr * plot, 1);
-        var sb = new StringBuilder($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{size + 220}\" height=\"{size}\" style=\"background:#171b21;border-radius:6px\">");
-        for (int i = 0; i <= 10; i++)
+        var sb = new StringBuilder($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{size + legend}\" height=\"{size}\" style=\"background:#171b21;border-radius:6px\">");
+        var xTicks = logFpr ? new[] { 0.001, 0.01, 0.1, 1.0 } : Enumerable.Range(0, 6).Select(i => i / 5.0).ToArray();
+        foreach (var v in xTicks)
+            sb.Append($"<line x1=\"{X(v)}\" y1=\"{Y(0)}\" x2=\"{X(v)}\" y2=\"{Y(1)}\" stroke=\"#2a2f36\"/>")
+              .Append($"<text x=\"{X(v)}\" y=\"{size - pad + 16}\" fill=\"#9aa4ad\" font-size=\"11\" text-anchor=\"middle\">{(logFpr ? v.ToString("0.###", CultureInfo.InvariantCulture) : F(v, 1))}</text>");
+        for (int i = 0; i <= 5; i++)
         {
-            double v = i / 10.0;
-            sb.Append($"<line x1=\"{X(v)}\" y1=\"{Y(0)}\" x2=\"{X(v)}\" y2=\"{Y(1)}\" stroke=\"#2a2f36\"/><line x1=\"{X(0)}\" y1=\"{Y(v)}\" x2=\"{X(1)}\" y2=\"{Y(v)}\" stroke=\"#2a2f36\"/>");
-            if (i % 2 == 0)
-                sb.Append($"<text x=\"{X(v)}\" y=\"{size - pad + 16}\" fill=\"#9aa4ad\" font-size=\"11\" text-anchor=\"middle\">{F(v, 1)}</text>")
-                  .Append($"<text x=\"{pad - 6}\" y=\"{Y(v)}\" fill=\"#9aa4ad\" font-size=\"11\" text-anchor=\"end\" dominant-baseline=\"middle\">{F(v, 1)}</text>");
+            double v = i / 5.0;
+            sb.Append($"<line x1=\"{X(logFpr ? minFpr : 0)}\" y1=\"{Y(v)}\" x2=\"{X(1)}\" y2=\"{Y(v)}\" stroke=\"#2a2f36\"/>")
+              .Append($"<text x=\"{pad - 6}\" y=\"{Y(v)}\" fill=\"#9aa4ad\" font-size=\"11\" text-anchor=\"end\" dominant-baseline=\"middle\">{F(v, 1)}</text>");
         }
-        sb.Append($"<line x1=\"{X(0)}\" y1=\"{Y(0)}\" x2=\"{X(1)}\" y2=\"{Y(1)}\" stroke=\"#555\" stroke-dasharray=\"4 4\"/>")
-          .Append($"<text x=\"{size / 2}\" y=\"{size - 10}\" fill=\"#e0e0e0\" font-size=\"12\" text-anchor=\"middle\">false-positive rate</text>")
+        if (!logFpr) sb.Append($"<line x1=\"{X(0)}\" y1=\"{Y(0)}\" x2=\"{X(1)}\" y2=\"{Y(1)}\" stroke=\"#555\" stroke-dasharray=\"4 4\"/>");
+        sb.Append($"<text x=\"{size / 2}\" y=\"{size - 10}\" fill=\"#e0e0e0\" font-size=\"12\" text-anchor=\"middle\">false-positive rate{(logFpr ? " (log)" : "")}</text>")
           .Append($"<text x=\"14\" y=\"{size / 2}\" fill=\"#e0e0e0\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 14 {size / 2})\">true-positive rate</text>");
         int row = 0;
         foreach (var (kind, name, color) in Curves)

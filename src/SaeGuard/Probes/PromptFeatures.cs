@@ -20,7 +20,7 @@ public sealed class PromptFeatures
     /// <summary>Each prompt's non-special token ids, in order.</summary>
     public required int[][] TokenIds { get; init; }
     /// <summary>Firing rates and top tokens over these prompts' tokens (when collected).</summary>
-    public FeatureStats? Stats { get; init; }
+    public FeatureTokenStats? Stats { get; init; }
     /// <summary>Per prompt, its tokens' SAE codes [tokens, M] (when asked for).</summary>
     public float[][]? TokenCodes { get; init; }
 
@@ -55,7 +55,7 @@ public static class DumpFeaturizer
         int d = dumps[0].D, m = sae.DSae;
         var dense = new PoolingMatrix(prompts.Count, d, pooling, nonNegative: false);
         var codes = new PoolingMatrix(prompts.Count, m, pooling, nonNegative: true);
-        var stats = topTokens > 0 ? new FeatureStats(m, topTokens) : null;
+        var stats = topTokens > 0 ? new FeatureTokenStats(m, topTokens) : null;
         var tokenIds = prompts.Select(_ => new List<int>()).ToArray();
         long totalRows = 0;
         var index = new Dictionary<int, int>[dumps.Count];
@@ -124,7 +124,7 @@ public sealed class TextFeaturizer
         var toks = texts.Select(_source.Tokenize).ToArray();
         var dense = new PoolingMatrix(texts.Count, d, _pooling, nonNegative: false);
         var codes = new PoolingMatrix(texts.Count, m, _pooling, nonNegative: true);
-        var stats = topTokens > 0 ? new FeatureStats(m, topTokens) : null;
+        var stats = topTokens > 0 ? new FeatureTokenStats(m, topTokens) : null;
         var tokenIds = new int[texts.Count][];
         var tokenCodes = keepTokenCodes ? new float[texts.Count][] : null;
         foreach (var batch in Extractor.MakeBatches(toks, new ExtractOptions()))

@@ -1,5 +1,8 @@
 using System.Text.Json;
 using nietras.SeparatedValues;
+using SaeGuard.Activations;
+using SaeGuard.Data;
+using SaeGuard.Models;
 using SaeGuard.Probes;
 using SaeGuard.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -72,6 +75,30 @@ public class RealDataProbeTests : IClassFixture<RealProbeData>
                 Assert.Equal(5, results[i].TopFeatures.Count);
                 Assert.All(results[i].TopFeatures, f => Assert.False(string.IsNullOrEmpty(f.Label)));
             }
+        }
+    }
+
+    [Fact]
+    public void A_held_out_text_file_is_run_through_the_model_like_the_training_dump()
+    {
+        // GPTFuzz questions were training prompts: scored from text, the final probes' recall at the
+        // stored thresholds must equal the share of their training scores at or above them.
+        var m = Metrics();
+        var rows = TrainingScores().Where(r => r.GetProperty("source").GetString() == "question_list").ToList();
+        Assert.Equal(100, rows.Count);
+        using var guard = GuardClassifier.Load(_data.Probe);
+        var meta = ActivationDump.Open(_data.TrainActs).Meta;
+        var spec = new HeldOutSpec { Path = TestPaths.SharedData("gptfuzz", "question_list.csv"), Read = new CorpusReadOptions { FixedLabel = "harmful" } };
+        using var source = BuiltInModels.MiniLm(4);
+        var set = HeldOutSets.Load(spec, LabelRules.Parse(null), meta, guard.Sae, Pooling.Mean, () => new TextFeaturizer(source, guard.Sae, Pooling.Mean, roundToF16: true));
+        var thresholds = guard.Manifest.Probes.ToDictionary(p => p.Key, p => p.Value.Threshold);
+        var res = HeldOutSets.Evaluate(set, guard.Probes, thresholds);
+        Assert.Equal((100, 100, 0), (res.N, res.NHarmful, res.NBenign));
+        foreach (var (kind, key) in new[] { (ProbeKinds.Sae, "sae"), (ProbeKinds.Dense, "dense"), (ProbeKinds.Hybrid, "dense") })
+        {
+            double expected = rows.Count(r => r.GetProperty("final").GetProperty(key).GetDouble() >= thresholds[kind]) / 100.0;
+            Assert.Equal(expected, res.Probes[kind].RecallAtThreshold!.Value, 6);
+            Assert.Null(res.Probes[kind].Auroc);
         }
     }
 

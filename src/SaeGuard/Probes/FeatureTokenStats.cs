@@ -7,7 +7,7 @@ public readonly record struct TokenHit(float Value, int Prompt, int Position, in
 /// Per SAE feature, over the tokens it has seen: how often it fires (value &gt; 0) and its
 /// <see cref="TopN"/> strongest tokens.
 /// </summary>
-public sealed class FeatureStats
+public sealed class FeatureTokenStats
 {
     public int Features { get; }
     public int TopN { get; }
@@ -17,7 +17,7 @@ public sealed class FeatureStats
     readonly int[] _topCount;
     readonly float[] _topMin;
 
-    public FeatureStats(int features, int topN = 8)
+    public FeatureTokenStats(int features, int topN = 8)
     {
         Features = features; TopN = topN;
         _fires = new long[features];
