@@ -180,6 +180,27 @@ public class ProbePipelineTests
         Assert.Contains("SOURCE=LABEL", err);
     }
 
+    [Fact]
+    public void Classify_bad_inputs_are_user_errors()
+    {
+        var (tmp, acts, sae) = Setup(10, 10);
+        using var cleanup = tmp;
+        var (code, _, err) = CliHarness.Run("classify", "--probe", tmp["nothing"], "--text", "hello");
+        Assert.Equal(1, code);
+        Assert.Contains("Probe folder not found", err);
+        Assert.Equal(0, CliHarness.Run("probe", "--acts", acts, "--sae", sae, "--out", tmp["p"], "--folds", "3").Code);
+        (code, _, err) = CliHarness.Run("classify", "--probe", tmp["p"]);
+        Assert.Equal(1, code);
+        Assert.Contains("--text", err);
+        (code, _, err) = CliHarness.Run("classify", "--probe", tmp["p"], "--text", "hi", "--out", tmp["x.txt"]);
+        Assert.Equal(1, code);
+        Assert.Contains(".csv or .jsonl", err);
+        // The synthetic activations name no real model: loading says which model is missing.
+        (code, _, err) = CliHarness.Run("classify", "--probe", tmp["p"], "--text", "hi");
+        Assert.Equal(1, code);
+        Assert.Contains("'synthetic'", err);
+    }
+
     [Theory]
     [InlineData(Pooling.Mean)]
     [InlineData(Pooling.Max)]
