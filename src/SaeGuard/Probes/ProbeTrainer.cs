@@ -71,10 +71,14 @@ public static class ProbeTrainer
         var labels = prompts.Select(p => p.Label).ToArray();
 
         // Cross-validation, then the final probes on all prompts.
-        using var bar = new ProgressBar("cv", o.Folds + 1, "folds");
-        var cv = CrossValidation.Run(features.Dense, features.D, features.Codes, features.M, labels, o.Folds, o.Seed, o.Settings, _ => bar.Advance(1));
-        var final = CrossValidation.FitAll(features.Dense, features.D, features.Codes, features.M, Enumerable.Range(0, prompts.Count).ToArray(), labels, o.Settings);
-        bar.Advance(1);
+        CrossValidationResult cv;
+        Dictionary<string, LinearProbe> final;
+        using (var bar = new ProgressBar("cv", o.Folds + 1, "folds"))
+        {
+            cv = CrossValidation.Run(features.Dense, features.D, features.Codes, features.M, labels, o.Folds, o.Seed, o.Settings, _ => bar.Advance(1));
+            final = CrossValidation.FitAll(features.Dense, features.D, features.Codes, features.M, Enumerable.Range(0, prompts.Count).ToArray(), labels, o.Settings);
+            bar.Advance(1);
+        }
         var hybrid = new HybridExplainer(final[ProbeKinds.Dense], sae);
         var thresholds = ProbeKinds.All.ToDictionary(k => k, k => BinaryMetrics.ThresholdForTpr(cv.OutOfFold[k], labels, o.TargetTpr));
         var summaries = ProbeKinds.All.ToDictionary(k => k, k => Summarize(k, cv, final, labels, prompts, thresholds[k], hybrid, features));

@@ -91,7 +91,7 @@ public sealed class RealProbeData : IDisposable
         // The first 100 in-the-wild jailbreak prompts (long role-play templates) keep the test short;
         // the benchmark notes in docs/BENCHMARKS.md score all 300.
         var jailbreaks = CorpusReader.Read(TestPaths.SharedData("jailbreak_llms", "jailbreak_prompts_2023_12_25.first300.csv"),
-            new CorpusReadOptions { TextColumn = "prompt", FixedLabel = "harmful", FixedCategory = "jailbreak & roleplay" }).Take(100).ToList();
+            new CorpusReadOptions { TextColumn = "prompt", FixedLabel = "harmful", FixedCategory = SaeGuard.Data.Formats.HarmCategories.JailbreakRoleplay }).Take(100).ToList();
         using (var source = BuiltInModels.MiniLm(4))
         {
             Extractor.Run(source, train, TrainActs);
