@@ -1,0 +1,50 @@
+using LLama.Native;
+
+namespace SaeGuard.Gguf;
+
+/// <summary>
+/// Loads llama.cpp once (through LLamaSharp's native loader) and routes its log: silent by default,
+/// warnings and errors kept so that a failed load can say why; SAEGUARD_LLAMA_LOG=1 prints everything.
+/// </summary>
+internal static class LlamaNative
+{
+    static readonly object Gate = new();
+    static readonly Queue<string> Recent = new();
+    static bool _loaded;
+    static readonly bool Verbose = Environment.GetEnvironmentVariable("SAEGUARD_LLAMA_LOG") is "1" or "true";
+
+    public static void EnsureLoaded()
+    {
+        lock (Gate)
+        {
+            if (_loaded) return;
+            try { NativeLibraryConfig.All.WithLogCallback(OnLog); }
+            catch (Exception e) when (e is not OutOfMemoryException) { /* already loaded by someone else: keep their logging */ }
+            NativeApi.llama_empty_call();
+            NativeLogConfig.llama_log_set(OnLog);
+            _loaded = true;
+        }
+    }
+
+    static void OnLog(LLamaLogLevel level, string message)
+    {
+        if (Verbose) Console.Error.Write(message);
+        if (level is LLamaLogLevel.Warning or LLamaLogLevel.Error)
+            lock (Recent)
+            {
+                Recent.Enqueue(message.TrimEnd());
+                while (Recent.Count > 20) Recent.Dequeue();
+            }
+    }
+
+    /// <summary>Warnings and errors llama.cpp logged since the last call (then forgotten).</summary>
+    public static string TakeRecentProblems()
+    {
+        lock (Recent)
+        {
+            var s = string.Join(" | ", Recent.Where(m => m.Length > 0));
+            Recent.Clear();
+            return s;
+        }
+    }
+}
