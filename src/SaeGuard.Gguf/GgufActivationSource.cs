@@ -7,8 +7,8 @@ namespace SaeGuard.Gguf;
 /// Residual-stream activations of a GGUF decoder LLM (any architecture llama.cpp runs), CPU.
 /// Layer N is llama.cpp's <c>l_out-N</c>: the residual stream after block N (0-based), hook
 /// "resid_post". Texts are tokenized by the model's own tokenizer (BOS when the model wants it,
-/// optionally inside its chat template); documents of one <see cref="Run"/> share forwards, packed
-/// as separate sequences of one KV cache.
+/// optionally inside its chat template); short documents of one <see cref="Run"/> share a forward,
+/// packed as separate sequences of one KV cache (up to <see cref="GgufOptions.Batch"/> tokens).
 /// </summary>
 public sealed class GgufActivationSource : IActivationSource
 {
@@ -102,7 +102,8 @@ public sealed class GgufActivationSource : IActivationSource
             int n = batch[i].Length;
             if (n == 0) { outputs[i] = Array.Empty<float>(); continue; }
             if (n > _ctx.ContextSize) throw new ArgumentException($"text {i} has {n} tokens, more than the context ({_ctx.ContextSize}); tokenize it with this source.");
-            if (packTokens + n > _ctx.ContextSize || pack.Count == _ctx.MaxSequences) Flush();
+            // Pack about one decode call of short texts: every packed token attends over the whole pack.
+            if (packTokens + n > _ctx.BatchSize || pack.Count == _ctx.MaxSequences) Flush();
             pack.Add(i);
             packTokens += n;
         }

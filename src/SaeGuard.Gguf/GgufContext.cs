@@ -1,4 +1,5 @@
 using LLama.Native;
+using SaeGuard.Common;
 
 namespace SaeGuard.Gguf;
 
@@ -14,6 +15,7 @@ internal sealed unsafe class GgufContext : IDisposable
     readonly SafeLLamaContextHandle _ctx;
     readonly LayerCapture _capture;
     readonly LLamaBatch _batch = new();
+    readonly bool _installed;
 
     public int ContextSize { get; }
     public int BatchSize { get; }
@@ -40,6 +42,7 @@ internal sealed unsafe class GgufContext : IDisposable
         p.type_k = p.type_v = options.F32KvCache ? GGMLType.GGML_TYPE_F32 : GGMLType.GGML_TYPE_F16;
         p.embeddings = false;
         p.no_perf = true;
+        _installed = options.Capture;
         if (options.Capture)
         {
             p.cb_eval = LayerCapture.Callback;
@@ -92,8 +95,15 @@ internal sealed unsafe class GgufContext : IDisposable
             }
         }
         finally { _capture.Enabled = false; }
-        foreach (var b in _capture.Buffers)
-            if (b.Rows != total) throw new InvalidOperationException($"captured {b.Rows} rows for {total} tokens");
+        if (!_installed) return seqs.Select(q => _capture.Layers.Select(_ => new float[q.Length * _model.NEmbd]).ToArray()).ToArray();
+        for (int i = 0; i < _capture.Layers.Length; i++)
+        {
+            int rows = _capture.Buffers[i].Rows;
+            string hook = LayerCapture.HookName(_capture.Layers[i]);
+            if (rows == 0)
+                throw new UserError($"llama.cpp's '{_model.Architecture}' graph has no tensor named '{hook}' (the residual stream after block {_capture.Layers[i]}), so '{_model.Path}' cannot be captured.");
+            if (rows != total) throw new InvalidOperationException($"captured {rows} rows of {hook} for {total} tokens");
+        }
         var result = new float[seqs.Count][][];
         int offset = 0;
         for (int s = 0; s < seqs.Count; s++)
@@ -116,6 +126,7 @@ internal sealed unsafe class GgufContext : IDisposable
     {
         _capture.Enabled = capture;
         _capture.StopAfterLast = false;
+        bool allOutputs = capture && _capture.Layers.Contains(_model.NLayer - 1);
         try
         {
             int last = 0;
@@ -123,7 +134,7 @@ internal sealed unsafe class GgufContext : IDisposable
             {
                 int end = Math.Min(tokens.Count, start + BatchSize);
                 _batch.Clear();
-                for (int j = start; j < end; j++) _batch.Add(tokens[j], startPos + j, (LLamaSeqId)0, j == tokens.Count - 1);
+                for (int j = start; j < end; j++) _batch.Add(tokens[j], startPos + j, (LLamaSeqId)0, allOutputs || j == tokens.Count - 1);
                 last = end - start - 1;
                 Decode();
             }

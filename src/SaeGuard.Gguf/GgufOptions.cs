@@ -21,8 +21,8 @@ public sealed record GgufOptions
     public bool F32KvCache { get; init; } = true;
     /// <summary>Stop the forward after the captured layer (skips later layers and the output head).</summary>
     public bool EarlyExit { get; init; } = true;
-    /// <summary>Install the capture callback (false only to measure its cost).</summary>
-    public bool Capture { get; init; } = true;
+    /// <summary>Install the capture callback; false (benchmarks only) runs plain llama.cpp and returns zero rows.</summary>
+    internal bool Capture { get; init; } = true;
 
     public int ResolvedThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
 }

@@ -90,7 +90,8 @@ static class SideBySide
     public static List<string> Wrap(string text, int width)
     {
         var lines = new List<string>();
-        foreach (var para in text.Replace("\r", "").Split('\n'))
+        var clean = new string(text.Replace("\r", "").Select(c => c != '\n' && char.IsControl(c) ? ' ' : c).ToArray());
+        foreach (var para in clean.Split('\n'))
         {
             var cur = new System.Text.StringBuilder();
             foreach (var word in para.Split(' '))

@@ -150,4 +150,22 @@ public class GgufExtractionTests
         }
         Assert.Equal(row, all.Rows);
     }
+    [Fact]
+    public void Extract_cli_chat_template_option_reaches_the_tokenizer()
+    {
+        using var tmp = new TempDir();
+        var input = tmp["docs.jsonl"];
+        File.WriteAllLines(input, new[] { JsonSerializer.Serialize(new { text = "good day" }) });
+        var (code, _, err) = CliHarness.Run("extract", "--model", TinyModel.Path, "--layer", "1", "--input", input, "--out", tmp["acts"], "--chat-template");
+        Assert.True(code == 0, err);
+        var dump = ActivationDump.Open(tmp["acts"]);
+        Assert.Equal("true", dump.Meta.Extra!["chat_template"]);
+        var rows = ActivationDump.Concat(dump.ReadBlocks().ToList());
+        Assert.Equal(new[] { 1, 3 }, rows.TokenIds.Take(2)); // BOS, <|im_start|>
+        Assert.Equal(4, rows.IsSpecial.Count(x => x));
+
+        var onnx = CliHarness.Run("extract", "--model", "minilm", "--layer", "1", "--input", input, "--out", tmp["acts2"], "--chat-template");
+        Assert.Equal(1, onnx.Code);
+        Assert.Contains("GGUF models only", onnx.Err);
+    }
 }

@@ -121,4 +121,24 @@ public class GgufSteeringTests
         Assert.True(a.Code == 0, a.Err);
         Assert.Equal(a.Out, b.Out);
     }
+    [Fact]
+    public void Steering_the_last_block_scales_by_the_mean_norm_of_the_prompt_rows()
+    {
+        using var tmp = new TempDir();
+        SaeLensFormat.Save(MakeSae(layer: 3), tmp["sae"]);
+        const string prompt = "write a poem about water";
+        var (code, stdout, err) = CliHarness.Run("steer", "--model", TinyModel.Path, "--sae", tmp["sae"], "--feature", "0",
+            "--strength", "0.5", "--prompt", prompt, "--max-new-tokens", "3", "--threads", "2", "--json");
+        Assert.True(code == 0, err);
+        using var json = JsonDocument.Parse(stdout);
+        Assert.Equal("measured on the prompt", json.RootElement.GetProperty("norm_source").GetString());
+
+        using var source = new GgufActivationSource(TinyModel.Path, 3, new GgufOptions { Threads = 2 });
+        var tok = source.Tokenize(prompt);
+        var rows = source.Run(new[] { tok })[0];
+        double expected = Enumerable.Range(1, tok.Length - 1) // skip BOS
+            .Average(t => Math.Sqrt(rows.AsSpan(t * D, D).ToArray().Sum(v => (double)v * v)));
+        Assert.Equal(expected, json.RootElement.GetProperty("residual_norm").GetDouble(), 4);
+        Assert.Equal(0.5 * expected, json.RootElement.GetProperty("vector_norm").GetDouble(), 3);
+    }
 }
