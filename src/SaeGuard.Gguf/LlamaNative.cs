@@ -20,10 +20,29 @@ internal static class LlamaNative
             if (_loaded) return;
             try { NativeLibraryConfig.All.WithLogCallback(OnLog); }
             catch (Exception e) when (e is not OutOfMemoryException) { /* already loaded by someone else: keep their logging */ }
+            PreferSleepingOpenMpThreads();
             NativeApi.llama_empty_call();
             NativeLogConfig.llama_log_set(OnLog);
             _loaded = true;
         }
+    }
+
+    /// <summary>
+    /// ggml's CPU backend synchronises its threads with OpenMP barriers after every graph node. By
+    /// default libgomp spins while waiting, which on a busy or small machine (other processes, CI,
+    /// parallel tests) turns a millisecond forward into hundreds; sleeping waits cost little on big
+    /// models. libgomp reads OMP_WAIT_POLICY once, when it loads, so it is set in the native
+    /// environment before llama.cpp is loaded, unless the user chose a policy.
+    /// </summary>
+    static unsafe void PreferSleepingOpenMpThreads()
+    {
+        if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") != null || Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") != null) return;
+        if (OperatingSystem.IsWindows()) { Environment.SetEnvironmentVariable("OMP_WAIT_POLICY", "PASSIVE"); return; }
+        // .NET keeps its own copy of the environment on Unix: call libc's setenv.
+        if (!System.Runtime.InteropServices.NativeLibrary.TryGetExport(
+                System.Runtime.InteropServices.NativeLibrary.GetMainProgramHandle(), "setenv", out var setenv)) return;
+        fixed (byte* name = "OMP_WAIT_POLICY\0"u8, value = "PASSIVE\0"u8)
+            ((delegate* unmanaged[Cdecl]<byte*, byte*, int, int>)setenv)(name, value, 0);
     }
 
     static void OnLog(LLamaLogLevel level, string message)

@@ -5,6 +5,7 @@ using SaeGuard.Tests.Infrastructure;
 
 namespace SaeGuard.Tests.Gguf;
 
+[Collection("gguf")]
 public class GgufErrorTests
 {
     static (int Code, string Out, string Err) Extract(TempDir tmp, string model, int layer = 1)

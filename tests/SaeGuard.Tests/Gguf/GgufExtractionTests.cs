@@ -7,6 +7,7 @@ using SaeGuard.Tests.Infrastructure;
 
 namespace SaeGuard.Tests.Gguf;
 
+[Collection("gguf")]
 public class GgufExtractionTests
 {
     static readonly string[] Texts =

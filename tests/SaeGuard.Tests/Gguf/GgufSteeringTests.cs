@@ -5,6 +5,7 @@ using SaeGuard.Tests.Infrastructure;
 
 namespace SaeGuard.Tests.Gguf;
 
+[Collection("gguf")]
 public class GgufSteeringTests
 {
     const int D = 64;
