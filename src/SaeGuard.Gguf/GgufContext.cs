@@ -32,8 +32,11 @@ internal sealed unsafe class GgufContext : IDisposable
         p.n_batch = (uint)Math.Min(options.Batch, contextSize);
         p.n_ubatch = (uint)Math.Min(options.MicroBatch, p.n_batch);
         p.n_seq_max = (uint)Math.Clamp(options.MaxSequences, 1, 256);
-        // llama.cpp reserves one output per sequence; it aborts the process if that exceeds n_outputs_max.
-        p.n_outputs_max = Math.Max(p.n_batch, p.n_seq_max);
+        // Output rows (logits) are asked for every token only when the last block is captured, else for
+        // the last token of each sequence and of each decode call. llama.cpp reserves n_outputs_max ×
+        // n_vocab floats, and aborts the process if a decode (or its one-per-sequence reserve) needs more.
+        bool lastBlock = captureLayers.Contains(model.NLayer - 1);
+        p.n_outputs_max = lastBlock ? Math.Max(p.n_batch, p.n_seq_max) : p.n_seq_max + 1;
         p.kv_unified = true;
         p.n_threads = p.n_threads_batch = options.ResolvedThreads;
         p.llama_flash_attn_type = options.FlashAttention
@@ -56,7 +59,7 @@ internal sealed unsafe class GgufContext : IDisposable
             throw new InvalidOperationException($"llama.cpp could not create a context for '{model.Path}' (n_ctx {contextSize}): {LlamaNative.TakeRecentProblems()}", e);
         }
         ContextSize = (int)_ctx.ContextSize;
-        BatchSize = (int)_ctx.BatchSize;
+        BatchSize = (int)Math.Min(_ctx.BatchSize, p.n_batch); // n_outputs_max above assumes at most p.n_batch per call
         MaxSequences = (int)p.n_seq_max;
     }
 
