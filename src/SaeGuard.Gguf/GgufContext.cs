@@ -56,7 +56,7 @@ internal sealed unsafe class GgufContext : IDisposable
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             _capture.Dispose();
-            throw new InvalidOperationException($"llama.cpp could not create a context for '{model.Path}' (n_ctx {contextSize}): {LlamaNative.TakeRecentProblems()}", e);
+            throw new UserError($"llama.cpp could not create a context of {contextSize} tokens for '{model.Path}' (try a smaller --max-length): {LlamaNative.TakeRecentProblems()}", e);
         }
         ContextSize = (int)_ctx.ContextSize;
         BatchSize = (int)Math.Min(_ctx.BatchSize, p.n_batch); // n_outputs_max above assumes at most p.n_batch per call
