@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using SaeGuard.Data;
+using SaeGuard.Gguf;
+using SaeGuard.Gguf.Testing;
+using SaeGuard.Models;
+
+namespace SaeGuard.Bench;
+
+/// <summary>
+/// GGUF extraction speed (tokens/s of GgufActivationSource.Run, tokenization excluded) on random
+/// llama models: the tiny test model and a 1024-wide, 8-layer f16 one; with the capture callback
+/// (early exit on/off), and without any callback (plain llama.cpp forward: the capture overhead baseline).
+/// Args: [tiny-model docs=520] [large-model docs=48] [threads=0] [repeats=5].
+/// </summary>
+public sealed class GgufExtractionBenchmark : IBenchmark
+{
+    public string Name => "gguf";
+    public string Description => "GGUF extraction tokens/s on random llama models, with and without the capture callback";
+
+    public void Run(string[] args)
+    {
+        int tinyDocs = args.Length > 0 ? int.Parse(args[0]) : 520;
+        int largeDocs = args.Length > 1 ? int.Parse(args[1]) : 48;
+        int threads = args.Length > 2 ? int.Parse(args[2]) : 0;
+        int repeats = args.Length > 3 ? int.Parse(args[3]) : 5;
+        var corpus = CorpusReader.Read(SharedData("advbench", "harmful_behaviors.csv"), new CorpusReadOptions { TextColumn = "goal" })
+            .Select(d => d.Text).ToList();
+        var dir = Path.Combine(Path.GetTempPath(), "saeguard-bench-gguf-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var models = new (string Label, TinyLlamaSpec Spec, int Docs)[]
+            {
+                ("tiny (d 64, 4 layers, f32)", new TinyLlamaSpec(), tinyDocs),
+                ("random (d 1024, 8 layers, 16 heads, 8 KV, ff 2816, f16)", new TinyLlamaSpec { NEmbd = 1024, NLayer = 8, NHead = 16, NHeadKv = 8, NFf = 2816, F16 = true, ContextLength = 2048 }, largeDocs),
+            };
+            Console.WriteLine($"AdvBench prompts, threads {(threads > 0 ? threads : Environment.ProcessorCount)}, best of {repeats}");
+            Console.WriteLine($"| model | configuration | input | seconds | tokens/s | time vs no callback |");
+            Console.WriteLine($"|---|---|---:|---:|---:|---:|");
+            foreach (var (label, spec, docs) in models)
+            {
+                var texts = corpus.Take(docs).ToList();
+                var path = Path.Combine(dir, $"model-{spec.NEmbd}.gguf");
+                TinyLlama.Write(path, spec);
+                int mid = spec.NLayer / 2, last = spec.NLayer - 1;
+                var configs = new (string Name, int Layer, GgufOptions Options)[]
+                {
+                    ($"no callback, full forward (llama.cpp alone)", last, new GgufOptions { Threads = threads, Capture = false }),
+                    ($"capture l_out-{last}, full forward", last, new GgufOptions { Threads = threads, EarlyExit = false }),
+                    ($"capture l_out-{mid}, full forward", mid, new GgufOptions { Threads = threads, EarlyExit = false }),
+                    ($"capture l_out-{mid}, early exit (default)", mid, new GgufOptions { Threads = threads }),
+                    ($"capture l_out-1, early exit (default)", 1, new GgufOptions { Threads = threads }),
+                };
+                // All configurations stay open and take turns, so a busy machine slows them alike.
+                var sources = configs.Select(c => new GgufActivationSource(path, c.Layer, c.Options)).ToList();
+                try
+                {
+                    var toks = texts.Select(sources[0].Tokenize).ToList();
+                    long tokens = toks.Sum(t => (long)t.Length);
+                    foreach (var source in sources) source.Run(toks.Take(8).ToList()); // warm-up
+                    var best = new double[sources.Count];
+                    Array.Fill(best, double.MaxValue);
+                    for (int r = 0; r < repeats; r++)
+                        for (int c = 0; c < sources.Count; c++)
+                        {
+                            var sw = Stopwatch.StartNew();
+                            foreach (var batch in Chunks(toks, 64)) sources[c].Run(batch);
+                            best[c] = Math.Min(best[c], sw.Elapsed.TotalSeconds);
+                        }
+                    for (int c = 0; c < sources.Count; c++)
+                        Console.WriteLine($"| {label} | {configs[c].Name} | {texts.Count} docs, {tokens:N0} tokens | {best[c]:F3} | {tokens / best[c]:N0} | {best[c] / best[0]:F2} |");
+                }
+                finally { sources.ForEach(x => x.Dispose()); }
+                File.Delete(path);
+            }
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    static IEnumerable<List<TokenizedText>> Chunks(List<TokenizedText> all, int size)
+    {
+        for (int i = 0; i < all.Count; i += size) yield return all.Skip(i).Take(size).ToList();
+    }
+
+    static string SharedData(params string[] parts)
+    {
+        var d = new DirectoryInfo(AppContext.BaseDirectory);
+        while (d != null && !File.Exists(Path.Combine(d.FullName, "SaeGuard.sln"))) d = d.Parent;
+        var root = d?.FullName ?? Directory.GetCurrentDirectory();
+        return Path.Combine(new[] { root, "..", "shared", "data" }.Concat(parts).ToArray());
+    }
+}

@@ -1,0 +1,119 @@
+using SaeGuard.Common;
+using SaeGuard.Models;
+
+namespace SaeGuard.Gguf;
+
+/// <summary>
+/// Residual-stream activations of a GGUF decoder LLM (any architecture llama.cpp runs), CPU.
+/// Layer N is llama.cpp's <c>l_out-N</c>: the residual stream after block N (0-based), hook
+/// "resid_post". Texts are tokenized by the model's own tokenizer (BOS when the model wants it,
+/// optionally inside its chat template); short documents of one <see cref="Run"/> share a forward,
+/// packed as separate sequences of one KV cache (up to <see cref="GgufOptions.Batch"/> tokens).
+/// </summary>
+public sealed class GgufActivationSource : IActivationSource
+{
+    readonly GgufModel _model;
+    readonly GgufContext _ctx;
+    readonly GgufOptions _options;
+    readonly Dictionary<string, string> _info;
+
+    public string ModelName { get; }
+    public string ModelSha256 => _model.Sha256;
+    public int Layer { get; }
+    public int LayerCount => _model.NLayer;
+    public int Width => _model.NEmbd;
+    public string Hook => "resid_post";
+    public int MaxLength { get; }
+    public IReadOnlyDictionary<string, string> Info => _info;
+    public int VocabSize => _model.VocabSize;
+    public GgufModel Model => _model;
+
+    public GgufActivationSource(string path, int layer, GgufOptions? options = null)
+    {
+        _options = options ??= new GgufOptions();
+        var header = GgufFile.Read(path);
+        long nLayer = header.GetArchInt("block_count") ?? throw new UserError($"'{path}' has no {header.Architecture}.block_count in its GGUF metadata.");
+        if (layer < 0 || layer >= nLayer)
+            throw new UserError($"--layer {layer} is out of range for '{path}': the model has {nLayer} layers (0..{nLayer - 1}; layer N is llama.cpp's l_out-N).");
+        if (options.MaxLength is < 1) throw new UserError($"--max-length must be at least 1, got {options.MaxLength}.");
+        _model = GgufModel.Load(path);
+        try
+        {
+            if (options.ChatTemplate && !_model.HasChatTemplate)
+                throw new UserError($"'{path}' has no chat template (tokenizer.chat_template); run without the chat-template option.");
+            Layer = layer;
+            ModelName = Path.GetFileName(path);
+            int trained = _model.ContextLength > 0 ? _model.ContextLength : 2048;
+            MaxLength = options.MaxLength ?? Math.Min(2048, trained);
+            _ctx = new GgufContext(_model, options, MaxLength, new[] { layer });
+        }
+        catch
+        {
+            _model.Dispose();
+            throw;
+        }
+        _info = new Dictionary<string, string>
+        {
+            ["format"] = "gguf",
+            ["architecture"] = _model.Architecture,
+            ["gguf_name"] = _model.Name,
+            ["n_embd"] = _model.NEmbd.ToString(),
+            ["n_layer"] = _model.NLayer.ToString(),
+            ["hook_name"] = LayerCapture.HookName(layer),
+            ["chat_template"] = options.ChatTemplate ? "true" : "false",
+            ["flash_attention"] = options.FlashAttention ? "true" : "false",
+            ["kv_cache"] = options.F32KvCache ? "f32" : "f16",
+            ["backend"] = "llama.cpp (LLamaSharp 0.30.0, CPU)",
+        };
+    }
+
+    public TokenizedText Tokenize(string text)
+    {
+        int[] ids;
+        if (_options.ChatTemplate)
+        {
+            ids = _model.Tokenize(_model.ApplyChatTemplate(text), _model.AddBos, parseSpecial: true);
+            // Templates that spell out BOS themselves would otherwise get it twice.
+            if (ids.Length > 1 && _model.AddBos && ids[0] == ids[1] && _model.IsSpecial(ids[0])) ids = ids[1..];
+        }
+        else ids = _model.Tokenize(text, _model.AddBos, parseSpecial: false);
+        bool truncated = ids.Length > MaxLength;
+        if (truncated) ids = ids[..MaxLength];
+        return new TokenizedText(ids, ids.Select(_model.IsSpecial).ToArray(), truncated);
+    }
+
+    public string TokenText(int id) => _model.TokenText(id);
+
+    public IReadOnlyList<float[]> Run(IReadOnlyList<TokenizedText> batch)
+    {
+        var outputs = new float[batch.Count][];
+        var pack = new List<int>();
+        int packTokens = 0;
+        void Flush()
+        {
+            if (pack.Count == 0) return;
+            var rows = _ctx.CaptureSequences(pack.Select(i => batch[i].Ids).ToList(), _options.EarlyExit);
+            for (int j = 0; j < pack.Count; j++) outputs[pack[j]] = rows[j][0];
+            pack.Clear();
+            packTokens = 0;
+        }
+        for (int i = 0; i < batch.Count; i++)
+        {
+            int n = batch[i].Length;
+            if (n == 0) { outputs[i] = Array.Empty<float>(); continue; }
+            if (n > _ctx.ContextSize) throw new ArgumentException($"text {i} has {n} tokens, more than the context ({_ctx.ContextSize}); tokenize it with this source.");
+            // Pack about one decode call of short texts: every packed token attends over the whole pack.
+            if (packTokens + n > _ctx.BatchSize || pack.Count == _ctx.MaxSequences) Flush();
+            pack.Add(i);
+            packTokens += n;
+        }
+        Flush();
+        return outputs;
+    }
+
+    public void Dispose()
+    {
+        _ctx.Dispose();
+        _model.Dispose();
+    }
+}
