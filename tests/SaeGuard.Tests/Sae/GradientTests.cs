@@ -32,7 +32,7 @@ public class GradientTests
     public void Analytic_gradients_match_float64_finite_differences(string arch, bool withDeadLatents)
     {
         var (p, xf) = Problem(arch.Length * 7 + (withDeadLatents ? 1 : 0), arch == "jumprelu");
-        var o = new SaeTrainOptions { Arch = arch, K = 4, Latents = M, L1 = arch == "relu" ? 0.5 : 0.3, JumpReluBandwidth = 0.2, AuxK = 3, AuxCoefficient = 0.5, Threads = 1 };
+        var o = new SaeTrainOptions { Arch = arch, K = 4, Latents = M, L1 = arch == "relu" ? 0.5 : 0.3, JumpReluBandwidth = 0.2 / Math.Sqrt(D), AuxK = 3, AuxCoefficient = 0.5, Threads = 1 };
         using var be = new CpuBackend(1);
         var sae = TrainingSae.Create(o, D, M);
         var step = new SaeStep(sae, o, D, M);

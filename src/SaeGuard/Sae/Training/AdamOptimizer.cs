@@ -26,8 +26,8 @@ public sealed class AdamOptimizer
         Step++;
         be.RemoveParallel(p.WDec, g.WDec, p.M, p.D);
         var hp = new AdamStep(lr, _b1, _b2, 1e-8f, Step);
-        foreach (var (((_, pt), (_, gt)), ((_, mt), (_, vt))) in p.Tensors().Zip(g.Tensors()).Zip(M1.Tensors().Zip(M2.Tensors())))
-            be.Adam(pt, gt, mt, vt, hp);
+        foreach (var (((name, pt), (_, gt)), ((_, mt), (_, vt))) in p.Tensors().Zip(g.Tensors()).Zip(M1.Tensors().Zip(M2.Tensors())))
+            be.Adam(pt, gt, mt, vt, name == "theta" ? hp with { Lr = (float)(lr * arch.ThetaLrScale) } : hp);
         be.NormalizeRows(p.WDec, p.M, p.D);
         arch.AfterUpdate(p);
     }

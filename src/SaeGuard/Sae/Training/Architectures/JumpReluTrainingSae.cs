@@ -5,6 +5,9 @@ namespace SaeGuard.Sae.Training.Architectures;
 /// (fp32, kept ≥ 0) and an L0 penalty λ·Σ H(pre − θ). θ learns through straight-through estimators
 /// with a rectangle kernel of width ε: ∂z/∂θ = −(θ/ε)·K((pre−θ)/ε), ∂H/∂θ = −(1/ε)·K((pre−θ)/ε);
 /// gradients to pre are the exact ones (H passes none).
+/// The bandwidth, the initial threshold and θ's step size are the paper's values in its units
+/// (inputs with E‖x‖² = 1); the trainer scales inputs to E‖x‖² = d_in, so pre-activations are
+/// √d_in larger and all three are multiplied by √d_in here.
 /// </summary>
 public sealed class JumpReluTrainingSae : TrainingSae
 {
@@ -15,9 +18,10 @@ public sealed class JumpReluTrainingSae : TrainingSae
 
     public override string Name => "jumprelu";
     public override bool HasTheta => true;
-    float Eps => (float)Options.JumpReluBandwidth;
+    float Eps => (float)(Options.JumpReluBandwidth * Math.Sqrt(D));
+    public override double ThetaLrScale => Math.Sqrt(D);
 
-    public override void Initialize(SaeParams p) => Array.Fill(p.Theta!, (float)Options.JumpReluInitThreshold);
+    public override void Initialize(SaeParams p) => Array.Fill(p.Theta!, (float)(Options.JumpReluInitThreshold * Math.Sqrt(D)));
 
     public override void Select(StepContext ctx, SaeParams p)
     {

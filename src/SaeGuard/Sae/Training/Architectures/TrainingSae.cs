@@ -25,6 +25,9 @@ public abstract class TrainingSae
     /// <summary>Whether the trainable parameters include a per-latent threshold θ.</summary>
     public virtual bool HasTheta => false;
 
+    /// <summary>θ's learning rate relative to the other tensors'.</summary>
+    public virtual double ThetaLrScale => 1.0;
+
     /// <summary>Initial values of architecture-specific parameters (θ).</summary>
     public virtual void Initialize(SaeParams p) { }
 
