@@ -4,7 +4,7 @@ namespace SaeGuard.Tests.Sae;
 /// Data with planted structure: each sample is a sparse non-negative combination of atoms of a
 /// known random unit dictionary, plus Gaussian noise.
 /// </summary>
-sealed class SyntheticDictionary
+public sealed class SyntheticDictionary
 {
     public int D { get; }
     public int Atoms { get; }
