@@ -20,7 +20,7 @@ public sealed class SaeModel
     public int DIn => Config.DIn;
     public int DSae => Config.DSae;
 
-    float[]? _wEncT;
+    float[]? _encBias;
 
     public SaeModel(SaeConfig config, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec, float[]? threshold = null)
     {
@@ -44,31 +44,37 @@ public sealed class SaeModel
 
     public SaeModel WithConfig(SaeConfig config) => new(config, WEnc, BEnc, WDec, BDec, Threshold);
 
-    /// <summary>Call after changing weights in place (cached transposes are rebuilt).</summary>
-    public void InvalidateCaches() => _wEncT = null;
+    /// <summary>Call after changing weights in place (cached derived values are rebuilt).</summary>
+    public void InvalidateCaches() => _encBias = null;
 
-    float[] WEncT()
+    /// <summary>b_enc − b_dec·W_enc (when b_dec is applied to the input), so pre = x·W_enc + this.</summary>
+    float[] EncoderBias()
     {
-        if (_wEncT != null) return _wEncT;
+        var cached = _encBias;
+        if (cached != null) return cached;
         int d = DIn, m = DSae;
-        var t = new float[d * m];
-        for (int i = 0; i < d; i++)
-            for (int j = 0; j < m; j++) t[j * d + i] = WEnc[i * m + j];
-        return _wEncT = t;
+        var bias = (float[])BEnc.Clone();
+        if (Config.ApplyBDecToInput)
+            for (int i = 0; i < d; i++)
+                if (BDec[i] != 0) Backend.Simd.Axpy(-BDec[i], WEnc.AsSpan(i * m, m), bias);
+        return _encBias = bias;
     }
 
-    /// <summary>Pre-activations [rows, d_sae] for rows of x [rows, d_in].</summary>
+    /// <summary>
+    /// Pre-activations [rows, d_sae] for rows of x [rows, d_in]: one GEMM through
+    /// <see cref="Backend.SaeBackends.Default"/> (in blocks of rows).
+    /// </summary>
     public void PreActivations(ReadOnlySpan<float> x, int rows, Span<float> pre)
     {
         int d = DIn, m = DSae;
-        var wt = WEncT();
-        var xc = new float[d];
-        for (int r = 0; r < rows; r++)
+        if (x.Length < (long)rows * d) throw new ArgumentException($"x holds {x.Length} values, expected {rows}×{d}.");
+        if (pre.Length < (long)rows * m) throw new ArgumentException($"pre holds {pre.Length} values, expected {rows}×{m}.");
+        var bias = EncoderBias();
+        int block = Math.Max(1, Math.Min(rows, (1 << 26) / m));
+        for (int r = 0; r < rows; r += block)
         {
-            var xr = x.Slice(r * d, d);
-            if (Config.ApplyBDecToInput) TensorPrimitives.Subtract(xr, BDec, xc); else xr.CopyTo(xc);
-            var pr = pre.Slice(r * m, m);
-            for (int j = 0; j < m; j++) pr[j] = TensorPrimitives.Dot(xc, wt.AsSpan(j * d, d)) + BEnc[j];
+            int n = Math.Min(block, rows - r);
+            Backend.SaeBackends.Default.Gemm(x.Slice(r * d, n * d), n, d, WEnc, m, false, bias, pre.Slice(r * m, n * m));
         }
     }
 
@@ -77,7 +83,19 @@ public sealed class SaeModel
     {
         PreActivations(x, rows, codes);
         int m = DSae;
-        for (int r = 0; r < rows; r++) Activate(codes.Slice(r * m, m));
+        if (rows < 64) { for (int r = 0; r < rows; r++) Activate(codes.Slice(r * m, m)); return; }
+        unsafe
+        {
+            fixed (float* p = codes)
+            {
+                var ptr = (IntPtr)p;
+                Parallel.For(0, (rows + 63) / 64, c =>
+                {
+                    var span = new Span<float>((float*)ptr, rows * m);
+                    for (int r = c * 64; r < Math.Min(rows, c * 64 + 64); r++) Activate(span.Slice(r * m, m));
+                });
+            }
+        }
     }
 
     public float[] Encode(ReadOnlySpan<float> x, int rows)
@@ -118,67 +136,5 @@ public sealed class SaeModel
             for (int j = 0; j < m; j++)
                 if (z[j] != 0) TensorPrimitives.MultiplyAdd(WDec.AsSpan(j * d, d), z[j], o, o);
         }
-    }
-}
-
-public static class TopK
-{
-    /// <summary>Keeps the k largest positive values of <paramref name="v"/> (ties: lower index first), zeroes the rest.</summary>
-    public static void KeepTopKPositive(Span<float> v, int k)
-    {
-        if (k >= v.Length) { TensorPrimitives.Max(v, 0f, v); return; }
-        Span<int> idx = k <= 1024 ? stackalloc int[k] : new int[k];
-        int n = SelectTopK(v, k, idx);
-        Span<float> keep = n <= 1024 ? stackalloc float[n] : new float[n];
-        for (int i = 0; i < n; i++) keep[i] = v[idx[i]];
-        v.Clear();
-        for (int i = 0; i < n; i++) if (keep[i] > 0) v[idx[i]] = keep[i];
-    }
-
-    /// <summary>
-    /// Indices of the k largest values (a min-heap over one pass); returns how many were found
-    /// (min(k, length)). Order of the returned indices is unspecified.
-    /// </summary>
-    public static int SelectTopK(ReadOnlySpan<float> v, int k, Span<int> outIdx)
-    {
-        int n = Math.Min(k, v.Length);
-        if (n == 0) return 0;
-        // heap of (value, index) with the smallest at the root
-        Span<float> hv = n <= 1024 ? stackalloc float[n] : new float[n];
-        Span<int> hi = outIdx[..n];
-        int size = 0;
-        for (int i = 0; i < v.Length; i++)
-        {
-            float x = v[i];
-            if (size < n)
-            {
-                int c = size++;
-                hv[c] = x; hi[c] = i;
-                while (c > 0) { int p = (c - 1) >> 1; if (Less(hv[c], hi[c], hv[p], hi[p])) { Swap(hv, hi, c, p); c = p; } else break; }
-            }
-            else if (Less(hv[0], hi[0], x, i))
-            {
-                hv[0] = x; hi[0] = i;
-                int c = 0;
-                while (true)
-                {
-                    int l = 2 * c + 1, r = l + 1, s = c;
-                    if (l < n && Less(hv[l], hi[l], hv[s], hi[s])) s = l;
-                    if (r < n && Less(hv[r], hi[r], hv[s], hi[s])) s = r;
-                    if (s == c) break;
-                    Swap(hv, hi, c, s); c = s;
-                }
-            }
-        }
-        return n;
-    }
-
-    // a "less" than b: smaller value, or equal value and larger index (so lower indices win ties)
-    static bool Less(float av, int ai, float bv, int bi) => av < bv || (av == bv && ai > bi);
-
-    static void Swap(Span<float> hv, Span<int> hi, int a, int b)
-    {
-        (hv[a], hv[b]) = (hv[b], hv[a]);
-        (hi[a], hi[b]) = (hi[b], hi[a]);
     }
 }

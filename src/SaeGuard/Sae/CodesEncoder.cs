@@ -1,0 +1,125 @@
+using SaeGuard.Activations;
+using SaeGuard.Common;
+
+namespace SaeGuard.Sae;
+
+public sealed record EncodeOptions
+{
+    /// <summary>Store values as float16 (default) or float32.</summary>
+    public bool F16 { get; init; } = true;
+    /// <summary>Rows encoded per GEMM.</summary>
+    public int BlockRows { get; init; } = 4096;
+    /// <summary>Where the SAE came from (recorded in meta.json).</summary>
+    public string? SaeDir { get; init; }
+}
+
+public sealed record EncodeSummary(long Tokens, int D, int DSae, string Layout, int K, double MeanL0, int MaxL0, double Seconds, string OutDir);
+
+/// <summary>
+/// Writes the SAE codes of every row of an activations dump as a codes dump (same layout as acts/,
+/// kind "codes", rows aligned 1:1 with the activations, special tokens included and flagged).
+/// TopK SAEs use the sparse top-k layout with k = the SAE's k. JumpReLU/ReLU SAEs have a variable
+/// number of active latents: a first pass finds the largest per row, K; the sparse layout with that
+/// K is used when it is smaller than dense f16/f32 rows, else dense. Within a row, sparse entries are
+/// sorted by decreasing value; unused slots hold index −1 and value 0.
+/// </summary>
+public static class CodesEncoder
+{
+    public static EncodeSummary Encode(ActivationDump acts, SaeModel sae, string outDir, EncodeOptions? options = null)
+    {
+        options ??= new EncodeOptions();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        if (acts.D != sae.DIn)
+            throw new UserError($"The activations in '{acts.Dir}' are {acts.D} wide but the SAE expects d_in = {sae.DIn}; use the SAE trained on this model and layer.");
+        if (acts.Meta.Kind == "codes") throw new UserError($"'{acts.Dir}' is already a codes dump; encode the activations dump it came from.");
+        int m = sae.DSae, bytesPerValue = options.F16 ? 2 : 4;
+        int k;
+        if (sae.Config.Architecture == "topk") k = sae.Config.K;
+        else
+        {
+            int max = 0;
+            using var bar1 = new ProgressBar("encode (sizing)", acts.NTokens, "tok");
+            foreach (var (_, codes, rows) in EncodedBlocks(acts, sae, options.BlockRows))
+            {
+                for (int t = 0; t < rows; t++)
+                {
+                    int c = 0;
+                    foreach (var v in codes.AsSpan(t * m, m)) if (v > 0) c++;
+                    max = Math.Max(max, c);
+                }
+                bar1.Advance(rows);
+            }
+            k = Math.Max(1, max);
+            if ((long)k * (4 + bytesPerValue) >= (long)m * bytesPerValue) k = 0;
+        }
+        var template = acts.Meta with
+        {
+            Kind = "codes",
+            Extra = new Dictionary<string, string>
+            {
+                ["source_acts"] = Path.GetFullPath(acts.Dir),
+                ["sae"] = options.SaeDir != null ? Path.GetFullPath(options.SaeDir) : "",
+                ["architecture"] = sae.Config.Architecture,
+                ["d_in"] = sae.DIn.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            },
+        };
+        using var writer = new DumpWriter(outDir, template, m, options.F16, k);
+        writer.CopyDocsFrom(acts.Dir);
+        long tokens = 0, active = 0;
+        int maxL0 = 0;
+        var idx = new int[Math.Max(1, k) * options.BlockRows];
+        var val = new float[Math.Max(1, k) * options.BlockRows];
+        using (var bar = new ProgressBar("encode", acts.NTokens, "tok"))
+        {
+            foreach (var (block, codes, rows) in EncodedBlocks(acts, sae, options.BlockRows))
+            {
+                for (int t = 0; t < rows; t++)
+                {
+                    int c = 0;
+                    foreach (var v in codes.AsSpan(t * m, m)) if (v > 0) c++;
+                    active += c; maxL0 = Math.Max(maxL0, c);
+                    if (k > 0) FillTopK(codes.AsSpan(t * m, m), k, idx.AsSpan(t * k, k), val.AsSpan(t * k, k));
+                }
+                // one call per run of rows from the same document
+                for (int s = 0; s < rows;)
+                {
+                    int e = s + 1;
+                    while (e < rows && block.DocIds[e] == block.DocIds[s]) e++;
+                    var tok = block.TokenIds.AsSpan(s, e - s); var sp = block.IsSpecial.AsSpan(s, e - s);
+                    if (k > 0) writer.AddSparseRows(block.DocIds[s], idx.AsSpan(s * k, (e - s) * k), val.AsSpan(s * k, (e - s) * k), tok, sp, block.Positions[s]);
+                    else writer.AddRows(block.DocIds[s], codes.AsSpan(s * m, (e - s) * m), tok, sp, block.Positions[s]);
+                    s = e;
+                }
+                tokens += rows;
+                bar.Advance(rows);
+            }
+        }
+        var meta = writer.Complete();
+        return new EncodeSummary(tokens, sae.DIn, m, meta.Layout, k, tokens > 0 ? (double)active / tokens : 0, maxL0, clock.Elapsed.TotalSeconds, outDir);
+    }
+
+    /// <summary>The k largest positive codes of a row, by decreasing value; empty slots: index −1, value 0.</summary>
+    static void FillTopK(ReadOnlySpan<float> row, int k, Span<int> idx, Span<float> val)
+    {
+        int n = TopK.SelectTopKPositive(row, k, idx, val);
+        var keys = val[..n].ToArray();
+        var items = idx[..n].ToArray();
+        Array.Sort(keys, items, Comparer<float>.Create((a, b) => b.CompareTo(a)));
+        keys.CopyTo(val); items.CopyTo(idx);
+        idx[n..].Fill(-1);
+        val[n..].Clear();
+    }
+
+    static IEnumerable<(RowBlock Block, float[] Codes, int Rows)> EncodedBlocks(ActivationDump acts, SaeModel sae, int blockRows)
+    {
+        var codes = new float[(long)blockRows * sae.DSae];
+        foreach (var block in acts.ReadBlocks(blockRows))
+        {
+            for (int t = 0; t < block.Rows; t++)
+                if (!Training.TrainData.AllFinite(block.Row(t)))
+                    throw new UserError($"'{acts.Dir}', dump row {block.RowIds[t]} holds NaN or Inf; cannot encode it.");
+            sae.Encode(block.Data, block.Rows, codes);
+            yield return (block, codes, block.Rows);
+        }
+    }
+}

@@ -1,0 +1,180 @@
+using SaeGuard.Sae.Backend;
+using SaeGuard.Sae.Training.Architectures;
+
+namespace SaeGuard.Sae.Training;
+
+/// <summary>
+/// Loss and gradients of one batch, for every architecture. Loss (scaled space, per token, averaged
+/// over the batch): ‖x̂ − x‖² + AuxK + the architecture's sparsity penalty, with
+/// pre = (x − b_dec)·W_enc + b_enc, x̂ = z·W_dec + b_dec. The encoder product is the one dense GEMM;
+/// decode, ∂L/∂z and the W_enc/W_dec gradients visit only the active (and AuxK) entries.
+/// </summary>
+public sealed class SaeStep
+{
+    const int Chunks = 64;
+    readonly TrainingSae _arch;
+    readonly SaeTrainOptions _o;
+    readonly int _d, _m, _kAux;
+    readonly Parallelism _par;
+    readonly StepStats[] _chunkStats;
+    readonly double[][] _chunkVec;
+
+    public TrainingSae Arch => _arch;
+    /// <summary>Seconds spent in the encoder GEMM so far (for the benchmark's GEMM share).</summary>
+    public double GemmSeconds { get; private set; }
+
+    public SaeStep(TrainingSae arch, SaeTrainOptions o, int d, int m)
+    {
+        _arch = arch; _o = o; _d = d; _m = m;
+        _kAux = o.AuxK > 0 ? o.AuxK : Math.Max(1, d / 2);
+        _par = new Parallelism(o.Threads);
+        _chunkStats = Enumerable.Range(0, Chunks).Select(_ => new StepStats(d)).ToArray();
+        _chunkVec = Enumerable.Range(0, Chunks).Select(_ => new double[d]).ToArray();
+    }
+
+    /// <summary>
+    /// Fills <paramref name="grads"/> with ∂loss/∂params for the ctx.Rows scaled rows in ctx.X and
+    /// updates the firing tracker. Returns the step's sums for the metrics.
+    /// </summary>
+    public StepStats Compute(StepContext ctx, SaeParams p, SaeParams grads, FiringTracker tracker, double sparsityCoef)
+    {
+        int rows = ctx.Rows, d = _d, m = _m;
+        var be = ctx.Backend;
+        float twoOverB = 2f / rows;
+
+        // encoder: pre = x·W_encᵀ + (b_enc − W_enc·b_dec)
+        for (int j = 0; j < m; j++) ctx.EncBias[j] = p.BEnc[j] - Simd.Dot(p.WEncT.AsSpan(j * d, d), p.BDec);
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        be.Gemm(ctx.X, rows, d, p.WEncT, m, true, ctx.EncBias, ctx.Pre);
+        GemmSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        _arch.Select(ctx, p);
+        tracker.Update(ctx.Codes, rows);
+
+        // decoder and ∂L/∂x̂ = 2(x̂ − x)/B
+        be.SparseDecode(ctx.Codes, p.WDec, d, p.BDec, ctx.XHat);
+        foreach (var s in _chunkStats) s.Clear();
+        _par.For(rows, Chunks, (c, s0, s1) =>
+        {
+            var st = _chunkStats[c];
+            for (int t = s0; t < s1; t++)
+            {
+                var x = ctx.X.AsSpan(t * d, d); var xh = ctx.XHat.AsSpan(t * d, d); var g = ctx.G.AsSpan(t * d, d);
+                double sse = 0, xx = 0, hh = 0;
+                for (int i = 0; i < d; i++)
+                {
+                    float e = xh[i] - x[i];
+                    g[i] = twoOverB * e;
+                    sse += e * e; xx += x[i] * x[i]; hh += xh[i] * xh[i];
+                    st.SumX[i] += x[i];
+                }
+                st.Sse += sse; st.SumSq += xx;
+                st.L2Ratio += xx > 0 ? Math.Sqrt(hh / xx) : 0;
+                var vals = ctx.Codes.RowVal(t);
+                foreach (var v in vals) if (v > 0) st.Active++;
+            }
+        }, d);
+        var stats = new StepStats(d) { Tokens = rows };
+        foreach (var s in _chunkStats) stats.Add(s);
+        stats.Tokens = rows;
+        ctx.EnsureEntryBuffers();
+        be.SparseDots(ctx.Codes, ctx.G, 0, p.WDec, d, ctx.Dz);
+
+        // AuxK: the dead latents' top-k_aux reconstruct the residual x − x̂
+        ctx.Aux.Reset(rows);
+        ctx.Aux.SetCounts(new int[rows]);
+        int nDead = tracker.NDead;
+        if (_arch.UsesAuxK && nDead > 0 && _o.AuxCoefficient > 0)
+        {
+            int kAux = Math.Min(_kAux, nDead);
+            float c = (float)(_o.AuxCoefficient * Math.Min((double)nDead / _kAux, 1.0));
+            be.TopKRows(ctx.Pre, rows, m, kAux, ctx.Aux, tracker.Dead, nDead);
+            be.SparseDecode(ctx.Aux, p.WDec, d, ctx.Zeros, ctx.AuxHat);
+            var auxLoss = new double[Chunks];
+            _par.For(rows, Chunks, (ch, s0, s1) =>
+            {
+                double acc = 0;
+                for (int t = s0; t < s1; t++)
+                {
+                    var x = ctx.X.AsSpan(t * d, d); var xh = ctx.XHat.AsSpan(t * d, d);
+                    var ah = ctx.AuxHat.AsSpan(t * d, d); var ga = ctx.G.AsSpan((rows + t) * d, d);
+                    for (int i = 0; i < d; i++)
+                    {
+                        float r = ah[i] + (xh[i] - x[i]);   // ê − (x − x̂)
+                        ga[i] = c * twoOverB * r;
+                        acc += r * r;
+                    }
+                }
+                auxLoss[ch] = acc;
+            }, d);
+            stats.AuxLoss = c * auxLoss.Sum() / rows;
+            ctx.EnsureEntryBuffers();
+            be.SparseDots(ctx.Aux, ctx.G, rows, p.WDec, d, ctx.AuxDz);
+        }
+
+        stats.SparsityLoss = _arch.EntryDeltas(ctx, p, sparsityCoef);
+        stats.Loss = stats.Sse / rows + stats.AuxLoss + stats.SparsityLoss;
+
+        // per latent: ∂W_dec,j = Σ z·g_t (+ Σ z_aux·g_aux,t), ∂W_enc,j = Σ δ·(x_t − b_dec), ∂b_enc,j = Σ δ
+        BuildColumns(ctx);
+        be.ColumnGradients(ctx.Columns, ctx.G, ctx.X, d, p.BDec, grads.WDec, grads.WEncT, grads.BEnc);
+
+        // ∂b_dec = Σ_t g_t − Σ_j ∂b_enc,j · W_enc,j
+        Array.Clear(grads.BDec);
+        _par.For(rows, Chunks, (ch, s0, s1) =>
+        {
+            var acc = _chunkVec[ch];
+            Array.Clear(acc);
+            for (int t = s0; t < s1; t++)
+            {
+                var g = ctx.G.AsSpan(t * d, d);
+                for (int i = 0; i < d; i++) acc[i] += g[i];
+            }
+        }, d);
+        AddChunks(grads.BDec, Math.Min(Chunks, rows), 1);
+        _par.For(m, Chunks, (ch, s0, s1) =>
+        {
+            var acc = _chunkVec[ch];
+            Array.Clear(acc);
+            for (int j = s0; j < s1; j++)
+            {
+                double sb = grads.BEnc[j];
+                if (sb == 0) continue;
+                var w = p.WEncT.AsSpan(j * d, d);
+                for (int i = 0; i < d; i++) acc[i] += sb * w[i];
+            }
+        }, d);
+        AddChunks(grads.BDec, Math.Min(Chunks, m), -1);
+
+        if (grads.Theta != null) Array.Clear(grads.Theta);
+        _arch.ExtraGradients(ctx, p, grads, sparsityCoef);
+        return stats;
+    }
+
+    void AddChunks(float[] dst, int chunks, int sign)
+    {
+        for (int i = 0; i < dst.Length; i++)
+        {
+            double s = 0;
+            for (int c = 0; c < chunks; c++) s += _chunkVec[c][i];
+            dst[i] += (float)(sign * s);
+        }
+    }
+
+    void BuildColumns(StepContext ctx)
+    {
+        var cols = ctx.Columns;
+        var codes = ctx.Codes; var aux = ctx.Aux;
+        int rows = ctx.Rows;
+        cols.Begin(_m);
+        int n = codes.Nnz, na = aux.Nnz;
+        for (int e = 0; e < n; e++) if (codes.Val[e] != 0 || ctx.Delta[e] != 0) cols.Count(codes.Idx[e]);
+        for (int e = 0; e < na; e++) cols.Count(aux.Idx[e]);
+        cols.Layout();
+        for (int t = 0; t < rows; t++)
+            for (int e = codes.RowPtr[t]; e < codes.RowPtr[t + 1]; e++)
+                if (codes.Val[e] != 0 || ctx.Delta[e] != 0) cols.Add(codes.Idx[e], t, codes.Val[e], t, ctx.Delta[e]);
+        for (int t = 0; t < rows; t++)
+            for (int e = aux.RowPtr[t]; e < aux.RowPtr[t + 1]; e++)
+                cols.Add(aux.Idx[e], rows + t, aux.Val[e], t, ctx.AuxDz[e]);
+    }
+}
