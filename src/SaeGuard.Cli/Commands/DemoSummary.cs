@@ -67,7 +67,8 @@ sealed class DemoSummary
         sb.AppendLine(new string('-', 72));
         foreach (var (text, score, label, feats) in Examples)
         {
-            sb.AppendLine($"  [{label,-7} {score,6}] {text}");
+            var shown = double.TryParse(score, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var sc) ? sc.ToString("F3") : score;
+            sb.AppendLine($"  [{label,-7} {shown,6}] {text}");
             if (feats.Length > 0) sb.AppendLine($"      features: {(feats.Length > 90 ? feats[..90] + "…" : feats)}");
         }
         sb.AppendLine(new string('-', 72));
