@@ -10,13 +10,25 @@ public sealed record TokenExample(string Token, float Value, string Before, stri
 /// <summary>A prompt with a high pooled value of a feature.</summary>
 public sealed record PromptExample(string Text, float Value, string Label, string Source);
 
-/// <summary>Short facts on every SAE feature: how often it fires and its top tokens.</summary>
+/// <summary>A token where a feature fired: up to <see cref="FeatureCatalog.ContextWindow"/> tokens either side, Tokens[Index] fired.</summary>
+public sealed record TokenContext(int Prompt, List<string> Tokens, int Index, float Value);
+
+/// <summary>Non-zero values of a feature in bins: Counts[i] in [Edges[i], Edges[i+1]).</summary>
+public sealed record ActivationHistogram(double[] Edges, long[] Counts);
+
+/// <summary>Short facts on every SAE feature: how often and how strongly it fires, and where.</summary>
 public sealed record FeatureInfo
 {
     public int Id { get; init; }
     public double FiringRate { get; init; }
     /// <summary>Its top tokens joined, e.g. "bomb, explosives, detonate".</summary>
     public string Label { get; init; } = "";
+    public double MeanWhenActive { get; init; }
+    public double MaxActivation { get; init; }
+    /// <summary>Power-of-two bins of its non-zero values (null in folders written before it was added).</summary>
+    public ActivationHistogram? Histogram { get; init; }
+    /// <summary>Its strongest tokens in context, strongest first, at most one per prompt.</summary>
+    public List<TokenContext>? Contexts { get; init; }
 }
 
 /// <summary>A feature the probes rely on: its weights, class means and top tokens and prompts.</summary>
@@ -43,6 +55,9 @@ public sealed record FeatureCatalog
     /// <summary>The SAE probe's features by |weight|, then the top-k probe's remaining ones.</summary>
     public List<FeatureExplanation> Explained { get; init; } = new();
 
+    /// <summary>Tokens kept on each side of a context's firing token.</summary>
+    public const int ContextWindow = 5;
+
     public static FeatureCatalog Load(string path)
     {
         if (!File.Exists(path)) throw new UserError($"Probe folder is missing '{path}'.");
@@ -60,6 +75,10 @@ public sealed record FeatureCatalog
             Id = j,
             FiringRate = Math.Round(stats.FiringRate(j), 6),
             Label = LabelOf(stats.Top(j).Select(h => tokenText(h.TokenId))),
+            MeanWhenActive = stats.MeanWhenActive(j),
+            MaxActivation = stats.MaxActivation(j),
+            Histogram = stats.Fires(j) == 0 ? null : new ActivationHistogram(stats.Histogram(j).Edges, stats.Histogram(j).Counts),
+            Contexts = stats.Fires(j) == 0 ? null : Contexts(stats.Top(j), f.TokenIds, tokenText),
         }).ToList();
         var chosen = Enumerable.Range(0, f.M).Where(j => sae.W[j] != 0).OrderByDescending(j => Math.Abs(sae.W[j]))
             .Concat(Enumerable.Range(0, f.M).Where(j => topk.W[j] != 0 && sae.W[j] == 0).OrderByDescending(j => Math.Abs(topk.W[j])))
@@ -97,6 +116,14 @@ public sealed record FeatureCatalog
         }
         return new FeatureCatalog { Features = features, Explained = explained };
     }
+
+    static List<TokenContext> Contexts(TokenHit[] top, int[][] tokenIds, Func<int, string> tokenText) =>
+        top.DistinctBy(h => h.Prompt).Select(h =>
+        {
+            var ids = tokenIds[h.Prompt];
+            int start = Math.Max(0, h.Position - ContextWindow), end = Math.Min(ids.Length, h.Position + ContextWindow + 1);
+            return new TokenContext(h.Prompt, ids[start..end].Select(tokenText).ToList(), h.Position - start, h.Value);
+        }).ToList();
 
     /// <summary>Up to four distinct cleaned tokens, strongest first.</summary>
     public static string LabelOf(IEnumerable<string> tokens) =>

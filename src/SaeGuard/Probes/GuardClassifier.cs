@@ -49,6 +49,8 @@ public sealed class GuardClassifier : IDisposable
     public IReadOnlyDictionary<string, LinearProbe> Probes { get; }
     public HybridExplainer Hybrid { get; }
     public string Directory { get; }
+    /// <summary>The model the probe reads (tokenizer and layer activations); shared, thread-safe.</summary>
+    public Models.IActivationSource Source => _featurizer.Source;
     readonly TextFeaturizer _featurizer;
     readonly string[] _labels;
 

@@ -1,5 +1,6 @@
 using SaeGuard.Data;
 using SaeGuard.Models;
+using SaeGuard.Probes;
 using SaeGuard.Sae;
 
 namespace SaeGuard.Serving;
@@ -40,16 +41,16 @@ public static class GuardBuilder
         var head = new LinearHead(weights, bias, options.Threshold, options.Pooling);
 
         var catalog = new FeatureCatalogBuilder().Build(codes, source.TokenText, weights);
-        var trainScores = pooled.Select(p => LinearHead.Sigmoid(head.Logit(p))).ToArray();
+        var trainScores = pooled.Select(p => LogisticRegression.Sigmoid(head.Logit(p))).ToArray();
         var metrics = new Dictionary<string, double>
         {
             ["n_train"] = train.Count,
-            ["train_accuracy"] = BinaryMetrics.Accuracy(trainScores, labels, head.Threshold),
+            ["train_accuracy"] = BinaryMetrics.Accuracy(trainScores, labels.Select(l => l ? 1 : 0).ToArray(), head.Threshold),
         };
         var scorer = new SaeGuardScorer(source, sae, head, metrics, catalog.LabelOf, options.TopFeatures, options.BatchSize);
         if (heldOut.Count > 0)
         {
-            var truth = heldOut.Select(d => d.Label == GuardLabels.Harmful).ToArray();
+            var truth = heldOut.Select(d => d.Label == GuardLabels.Harmful ? 1 : 0).ToArray();
             var scores = scorer.Score(heldOut.Select(d => d.Text).ToList()).Select(v => v.Score).ToArray();
             metrics["n_heldout"] = heldOut.Count;
             metrics["auroc"] = BinaryMetrics.Auroc(scores, truth);

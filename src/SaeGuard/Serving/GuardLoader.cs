@@ -22,21 +22,27 @@ public sealed class LoadedGuard : IDisposable
 
 /// <summary>
 /// The one place that turns a probe folder into a servable guard (<c>saeguard serve --probe DIR</c>,
-/// the chat middleware sample and the load benchmark all come through here). Add other folder
-/// layouts (e.g. the output of <c>saeguard probe</c>) as further branches with an adapter to
-/// <see cref="IGuardScorer"/> / <see cref="IFeatureCatalog"/>.
+/// the chat middleware sample and the load benchmark all come through here). Two layouts: the
+/// output of <c>saeguard probe</c> (probe.json; served through <see cref="ProbeGuard"/> and
+/// <see cref="ProbeFeatureCatalog"/>) and the stand-in guard folder (guard.json, <see cref="GuardFolder"/>).
 /// </summary>
 public static class GuardLoader
 {
     public static LoadedGuard Load(string probeDir, int threads = 0)
     {
         if (!System.IO.Directory.Exists(probeDir)) throw new UserError($"Probe folder not found: '{probeDir}'.");
+        if (File.Exists(Path.Combine(probeDir, Probes.ProbeManifest.FileName)))
+        {
+            // threads: GuardClassifier opens its model with the default thread count.
+            var guard = ProbeGuard.Load(probeDir);
+            return new LoadedGuard(guard, new ProbeFeatureCatalog(guard.Classifier), Path.GetFullPath(probeDir));
+        }
         if (GuardFolder.IsGuardFolder(probeDir))
         {
             var (scorer, catalog) = GuardFolder.Load(probeDir, threads);
             return new LoadedGuard(scorer, catalog, Path.GetFullPath(probeDir));
         }
-        throw new UserError($"'{probeDir}' is not a probe folder SaeGuard can serve: expected {GuardFolder.ManifestFile} " +
+        throw new UserError($"'{probeDir}' is not a probe folder SaeGuard can serve: expected {Probes.ProbeManifest.FileName} (from 'saeguard probe') or {GuardFolder.ManifestFile} " +
                             $"with {GuardFolder.WeightsFile}, {GuardFolder.SaeDir}/ and {FeatureCatalog.FileName}.");
     }
 }

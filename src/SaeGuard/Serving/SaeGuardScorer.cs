@@ -16,8 +16,6 @@ public sealed record LinearHead(float[] Weights, double Bias, double Threshold =
         for (int j = 0; j < Weights.Length; j++) z += (double)Weights[j] * pooled[j];
         return z;
     }
-
-    public static double Sigmoid(double z) => z >= 0 ? 1 / (1 + Math.Exp(-z)) : Math.Exp(z) / (1 + Math.Exp(z));
 }
 
 /// <summary>
@@ -44,8 +42,7 @@ public sealed class SaeGuardScorer : IGuardScorer, IDisposable
         TextFeatures.CheckCompatible(source, sae);
         if (head.Weights.Length != sae.DSae)
             throw new UserError($"The probe has {head.Weights.Length} weights but the SAE has d_sae = {sae.DSae} features.");
-        if (!TextFeatures.Poolings.Contains(head.Pooling))
-            throw new UserError($"Unknown pooling '{head.Pooling}' (expected {string.Join(", ", TextFeatures.Poolings)}).");
+        Probes.PoolingNames.Parse(head.Pooling); // throws for an unknown pooling
         _source = source;
         _ownsSource = ownsSource;
         Sae = sae;
@@ -77,7 +74,7 @@ public sealed class SaeGuardScorer : IGuardScorer, IDisposable
     GuardVerdict Verdict(TextCodes codes)
     {
         var pooled = TextFeatures.Pool(codes, Head.Pooling);
-        double score = LinearHead.Sigmoid(Head.Logit(pooled));
+        double score = Probes.LogisticRegression.Sigmoid(Head.Logit(pooled));
         var top = new List<FeatureContribution>();
         for (int j = 0; j < pooled.Length; j++)
         {

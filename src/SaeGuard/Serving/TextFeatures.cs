@@ -1,5 +1,6 @@
 using SaeGuard.Common;
 using SaeGuard.Models;
+using SaeGuard.Probes;
 using SaeGuard.Sae;
 
 namespace SaeGuard.Serving;
@@ -17,8 +18,6 @@ public sealed record TextCodes(TokenizedText Tokens, float[] Codes, int DSae)
 /// </summary>
 public static class TextFeatures
 {
-    public static readonly string[] Poolings = { "mean", "max", "last" };
-
     public static void CheckCompatible(IActivationSource source, SaeModel sae)
     {
         if (source.Width != sae.DIn)
@@ -56,30 +55,14 @@ public static class TextFeatures
     }
 
     /// <summary>
-    /// One vector per text over its non-special tokens: mean, max, or the last token's codes.
-    /// A text with no ordinary token pools to zeros.
+    /// One vector per text over its non-special tokens: mean, max, or the last token's codes
+    /// (<see cref="PoolingMatrix"/>). A text with no ordinary token pools to zeros.
     /// </summary>
     public static float[] Pool(TextCodes text, string pooling)
     {
-        int m = text.DSae;
-        var pooled = new float[m];
-        var special = text.Tokens.IsSpecial;
-        int used = 0, last = -1;
-        for (int t = 0; t < special.Length; t++)
-        {
-            if (special[t]) continue;
-            var row = text.Row(t);
-            used++; last = t;
-            switch (pooling)
-            {
-                case "mean": for (int j = 0; j < m; j++) pooled[j] += row[j]; break;
-                case "max": for (int j = 0; j < m; j++) if (row[j] > pooled[j]) pooled[j] = row[j]; break;
-                case "last": break;
-                default: throw new UserError($"Unknown pooling '{pooling}' (expected {string.Join(", ", Poolings)}).");
-            }
-        }
-        if (pooling == "mean" && used > 0) for (int j = 0; j < m; j++) pooled[j] /= used;
-        if (pooling == "last" && last >= 0) text.Row(last).CopyTo(pooled);
-        return pooled;
+        var pooled = new PoolingMatrix(1, text.DSae, PoolingNames.Parse(pooling), nonNegative: true);
+        for (int t = 0; t < text.Tokens.Length; t++)
+            if (!text.Tokens.IsSpecial[t]) pooled.Add(0, text.Row(t));
+        return pooled.Finish();
     }
 }

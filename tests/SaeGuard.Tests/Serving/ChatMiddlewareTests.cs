@@ -19,7 +19,7 @@ public class ChatMiddlewareTests
     const string Benign = "What is a good recipe for banana bread?";
 
     /// <summary>An inner chat client that answers "echo: …" and records every call.</summary>
-    sealed class RecordingChatClient : IChatClient
+    internal sealed class RecordingChatClient : IChatClient
     {
         public List<List<ChatMessage>> Calls { get; } = new();
 

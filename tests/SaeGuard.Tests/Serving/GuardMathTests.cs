@@ -1,4 +1,5 @@
 using SaeGuard.Models;
+using SaeGuard.Probes;
 using SaeGuard.Serving;
 
 namespace SaeGuard.Tests.Serving;
@@ -17,7 +18,7 @@ public class GuardMathTests
         {
             // feature 2 is constant: it must get weight 0
             var row = new[] { (float)Normal(), (float)(3 + 2 * Normal()), 1f };
-            double p = LinearHead.Sigmoid(0.5 + 2 * row[0] - 0.5 * row[1]);
+            double p = LogisticRegression.Sigmoid(0.5 + 2 * row[0] - 0.5 * row[1]);
             x.Add(row);
             y.Add(rng.NextDouble() < p);
         }
@@ -32,9 +33,9 @@ public class GuardMathTests
     public void Auroc_and_accuracy_match_hand_counts()
     {
         // positives 0.35, 0.8 against negatives 0.1, 0.4: 3 of 4 pairs ordered right
-        Assert.Equal(0.75, BinaryMetrics.Auroc(new[] { 0.1, 0.4, 0.35, 0.8 }, new[] { false, false, true, true }), 12);
-        Assert.Equal(0.5, BinaryMetrics.Auroc(new[] { 0.5, 0.5 }, new[] { true, false }), 12);
-        Assert.Equal(0.75, BinaryMetrics.Accuracy(new[] { 0.1, 0.4, 0.35, 0.8 }, new[] { false, false, true, true }, 0.3), 12);
+        Assert.Equal(0.75, BinaryMetrics.Auroc(new[] { 0.1, 0.4, 0.35, 0.8 }, new[] { 0, 0, 1, 1 }), 12);
+        Assert.Equal(0.5, BinaryMetrics.Auroc(new[] { 0.5, 0.5 }, new[] { 1, 0 }), 12);
+        Assert.Equal(0.75, BinaryMetrics.Accuracy(new[] { 0.1, 0.4, 0.35, 0.8 }, new[] { 0, 0, 1, 1 }, 0.3), 12);
     }
 
     [Fact]

@@ -118,7 +118,7 @@ public class GuardScorerTests
         Assert.True(m["accuracy"] >= 0.9, $"held-out accuracy {m["accuracy"]:F3}");
         // the metrics are what scoring the held-out prompts gives
         var scores = _f.Scorer.Score(_f.HeldOut.Select(d => d.Text).ToList()).Select(v => v.Score).ToArray();
-        Assert.Equal(m["auroc"], BinaryMetrics.Auroc(scores, _f.HeldOut.Select(d => d.Label == "harmful").ToArray()), 9);
+        Assert.Equal(m["auroc"], SaeGuard.Probes.BinaryMetrics.Auroc(scores, _f.HeldOut.Select(d => d.Label == "harmful" ? 1 : 0).ToArray()), 9);
         Assert.Same(m, _f.Scorer.Info.Metrics);
     }
 
