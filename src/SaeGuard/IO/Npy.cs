@@ -185,18 +185,28 @@ public static class NpyWriter
     {
         bool fortran = array is NpyArray { FortranOrder: true } n && n.Shape.Length >= 2;
         var data = fortran ? ((NpyArray)array).Data : array.ToContiguousBytes();
-        string shape = array.Shape.Length == 1 ? $"({array.Shape[0]},)" : "(" + string.Join(", ", array.Shape) + ")";
-        string dict = $"{{'descr': '{NpyDTypes.Descr(array.DType)}', 'fortran_order': {(fortran ? "True" : "False")}, 'shape': {shape}, }}";
+        s.Write(Header(NpyDTypes.Descr(array.DType), array.Shape, fortran));
+        s.Write(data);
+    }
+
+    /// <summary>
+    /// The bytes before the data: magic, version (1.0, or 2.0 for a long header), header length and
+    /// the dict padded with spaces to a multiple of 64 bytes.
+    /// </summary>
+    public static byte[] Header(string descr, long[] shape, bool fortranOrder = false)
+    {
+        string shp = shape.Length == 1 ? $"({shape[0]},)" : "(" + string.Join(", ", shape) + ")";
+        string dict = $"{{'descr': '{descr}', 'fortran_order': {(fortranOrder ? "True" : "False")}, 'shape': {shp}, }}";
         int major = dict.Length + 11 > ushort.MaxValue ? 2 : 1;
         int prefix = major == 1 ? 10 : 12;
         int total = (prefix + dict.Length + 1 + 63) / 64 * 64;
         var header = dict.PadRight(total - prefix - 1) + "\n";
-        s.Write(new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', (byte)major, 0 });
-        Span<byte> len = stackalloc byte[4];
-        if (major == 1) { BinaryPrimitives.WriteUInt16LittleEndian(len, (ushort)header.Length); s.Write(len[..2]); }
-        else { BinaryPrimitives.WriteUInt32LittleEndian(len, (uint)header.Length); s.Write(len); }
-        s.Write(Encoding.Latin1.GetBytes(header));
-        s.Write(data);
+        var bytes = new byte[prefix + header.Length];
+        new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', (byte)major, 0 }.CopyTo(bytes, 0);
+        if (major == 1) BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(8), (ushort)header.Length);
+        else BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), (uint)header.Length);
+        Encoding.Latin1.GetBytes(header, bytes.AsSpan(prefix));
+        return bytes;
     }
 }
 

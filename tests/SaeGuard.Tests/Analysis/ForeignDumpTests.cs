@@ -1,4 +1,3 @@
-using NpzWriter = SaeGuard.Analysis.NpzWriter;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
@@ -20,8 +19,7 @@ public class ForeignDumpTests
     /// <summary>An .npy v1.0 file; Fortran order stores the transpose's bytes.</summary>
     static byte[] Npy(float[] x, int rows, int w, string descr = "<f4", bool fortran = false)
     {
-        var header = NpzWriter.NpyHeader(descr, new long[] { rows, w });
-        if (fortran) header = Encoding.Latin1.GetBytes(Encoding.Latin1.GetString(header).Replace("'fortran_order': False", "'fortran_order': True "));
+        var header = NpyWriter.Header(descr, new long[] { rows, w }, fortran);
         var src = fortran ? Synthetic.Transpose(x, rows, w) : x;
         using var ms = new MemoryStream();
         ms.Write(header);
@@ -79,7 +77,7 @@ public class ForeignDumpTests
     {
         using var tmp = new TempDir();
         var x = Matrix(12, 5, 3);
-        var header = NpzWriter.NpyHeader("<f4", new long[] { 3, 4, 5 });
+        var header = NpyWriter.Header("<f4", new long[] { 3, 4, 5 });
         using (var zip = ZipFile.Open(tmp["x_chunk0.npz"], ZipArchiveMode.Create))
         using (var s = zip.CreateEntry("arr_0.npy", CompressionLevel.SmallestSize).Open())
         {
