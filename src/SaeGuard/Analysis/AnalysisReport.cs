@@ -50,6 +50,7 @@ public static class AnalysisReport
             {
                 ["path"] = r.Facts.Path, ["source"] = r.Facts.Source, ["tokens"] = s.Tokens, ["width"] = s.Width,
                 ["special_tokens_skipped"] = r.Facts.SpecialTokensSkipped, ["meta_tokens"] = r.Facts.MetaTokens, ["meta_width"] = r.Facts.MetaWidth,
+                ["orientation"] = r.Facts.Orientation,
             },
             ["value_stats"] = new Dictionary<string, object?>
             {

@@ -78,10 +78,7 @@ public static class NpyReader
     public static NpyArray Read(Stream s, string where, long length)
     {
         var (dtype, shape, fortran, bigEndian, headerEnd) = ReadHeader(s, where, length);
-        long bytes = ShapeMath.ByteLength(shape, dtype, where);
-        long available = length - headerEnd;
-        if (available != bytes)
-            throw new InvalidDataException($"{where}: header says {NpyDTypes.Descr(dtype)}[{string.Join(",", shape)}] = {bytes:N0} data bytes, but the file holds {available:N0}.");
+        long bytes = DataLength(where, dtype, shape, length - headerEnd);
         var data = GC.AllocateUninitializedArray<byte>((int)bytes);
         s.ReadExactly(data);
         if (bigEndian) SwapBytes(data, DTypes.Size(dtype));
@@ -103,9 +100,7 @@ public static class NpyReader
             var a = Read(fs, where, fs.Length);
             return (a.ToFloat32(), a.Shape);
         }
-        long bytes = ShapeMath.ByteLength(shape, dtype, where);
-        if (fs.Length - headerEnd != bytes)
-            throw new InvalidDataException($"{where}: header says {bytes:N0} data bytes, but the file holds {fs.Length - headerEnd:N0}.");
+        long bytes = DataLength(where, dtype, shape, fs.Length - headerEnd);
         var data = GC.AllocateUninitializedArray<float>((int)(bytes / 4));
         fs.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.AsSpan()));
         return (data, shape);
@@ -116,10 +111,18 @@ public static class NpyReader
     {
         using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         var (dtype, shape, fortran, _, headerEnd) = ReadHeader(fs, $"'{path}'", fs.Length);
-        long bytes = ShapeMath.ByteLength(shape, dtype, $"'{path}'");
-        if (fs.Length - headerEnd != bytes)
-            throw new InvalidDataException($"'{path}': header says {bytes:N0} data bytes, but the file holds {fs.Length - headerEnd:N0}.");
+        DataLength($"'{path}'", dtype, shape, fs.Length - headerEnd);
         return (dtype, shape, fortran);
+    }
+
+    /// <summary>The data bytes the header promises; throws unless the file holds exactly that many after the header.</summary>
+    static long DataLength(string where, DType dtype, long[] shape, long available)
+    {
+        long bytes = ShapeMath.ByteLength(shape, dtype, where);
+        if (available != bytes)
+            throw new InvalidDataException($"{where}: header says {NpyDTypes.Descr(dtype)}[{string.Join(",", shape)}] = {bytes:N0} data bytes, but the file holds {available:N0}"
+                + (available < bytes ? " (truncated)." : "."));
+        return bytes;
     }
 
     public static NpyArray Read(byte[] bytes, string where) => Read(new MemoryStream(bytes, writable: false), where, bytes.Length);
