@@ -183,15 +183,7 @@ public sealed class AnalysisInput
         var val = new float[rows * k];
         r.ReadFloatRows("topk_values", row0, rows, val);
         var data = buffers.Buffer((long)rows * d);
-        Array.Clear(data);
-        for (int i = 0; i < rows; i++)
-            for (int j = 0; j < k; j++)
-            {
-                int f = idx[i * k + j];
-                if (f < 0) continue;
-                if (f >= d) throw new UserError($"'{path}', row {row0 + i}: feature index {f} ≥ d = {d}.");
-                data[(long)i * d + f] = val[i * k + j];
-            }
+        SparseTopKRows.Scatter(idx, val, rows, k, d, data, path, row0);
         return data;
     }
 }

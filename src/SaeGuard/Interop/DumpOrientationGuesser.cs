@@ -66,7 +66,7 @@ static class DumpOrientationGuesser
         return new(TF, "no evidence either way; assumed [tokens, features], the usual layout (override with --orientation)", false);
     }
 
-    static long? Int(JsonNode node) => ForeignDumpMeta.Int(node) is > 0 and var n ? n : null;
+    static long? Int(JsonNode node) => JsonFiles.WholeNumber(node) is > 0 and var n ? n : null;
 
     static void Collect(JsonNode node, List<(string, JsonNode)> into, int depth)
     {

@@ -60,8 +60,5 @@ public sealed record ForeignDumpMeta(long? Tokens, long? Width, IReadOnlyList<(s
 
     static long? FirstInt(JsonObject o, string[] keys) => keys.Select(k => Int(Get(o, k))).FirstOrDefault(v => v != null);
 
-    /// <summary>A whole number stored as an integer or a float, else null.</summary>
-    internal static long? Int(JsonNode? node) =>
-        node is JsonValue v && v.TryGetValue<long>(out var l) ? l
-        : node is JsonValue d && d.TryGetValue<double>(out var x) && x == Math.Floor(x) && Math.Abs(x) < long.MaxValue ? (long)x : null;
+    static long? Int(JsonNode? node) => JsonFiles.WholeNumber(node);
 }
