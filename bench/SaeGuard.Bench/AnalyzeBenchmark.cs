@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using SaeGuard.Activations;
 using SaeGuard.Analysis;
+using SaeGuard.Interop;
 
 namespace SaeGuard.Bench;
 
@@ -101,7 +102,7 @@ public sealed class AnalyzeBenchmark : IBenchmark
     static void ConvertToDump(string npyDir, string dumpDir, int width)
     {
         Console.WriteLine($"writing {dumpDir} (f32 safetensors shards)…");
-        var foreign = ForeignDump.Open(npyDir);
+        var foreign = ForeignDump.Open(npyDir, AnalysisInput.ForeignOptions);
         using var w = new DumpWriter(dumpDir, new DumpMeta { Kind = "codes", Model = "synthetic", Hook = "sae_codes" }, width, f16: false);
         int doc = 0;
         foreach (var b in foreign.ReadBlocks(512))

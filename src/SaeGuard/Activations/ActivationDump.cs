@@ -113,14 +113,7 @@ public sealed class ActivationDump
                 var idx = r.ReadInts("topk_indices");
                 var val = r.ReadFloats("topk_values");
                 data = new float[(long)rows * D];
-                for (int i = 0; i < rows; i++)
-                    for (int j = 0; j < k; j++)
-                    {
-                        int f = idx[i * k + j];
-                        if (f < 0) continue;
-                        if (f >= D) throw new UserError($"'{path}', row {i}: feature index {f} ≥ d = {D}.");
-                        data[(long)i * D + f] = val[i * k + j];
-                    }
+                SparseTopKRows.Scatter(idx, val, rows, k, D, data, path);
             }
             else data = r.ReadFloats("acts");
             var rowIds = new long[rows];

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using SaeGuard.Activations;
 using SaeGuard.Common;
 using SaeGuard.Data;
+using SaeGuard.Interop;
 using SaeGuard.IO;
 using SaeGuard.Sae;
 
@@ -18,8 +19,10 @@ public sealed record InputFacts
     public string? MetaKind { get; init; }
     public long? MetaTokens { get; init; }
     public long? MetaWidth { get; init; }
-    /// <summary>The chunks' shape fits meta.json only when transposed.</summary>
+    /// <summary>meta.json's counts say the chunks are stored [features, tokens] (foreign dumps are then read transposed).</summary>
     public bool TransposedPerMeta { get; init; }
+    /// <summary>How a foreign dump's axes were read, with the evidence (null for SaeGuard dumps).</summary>
+    public string? Orientation { get; init; }
     public long Rows { get; init; }
     public int Width { get; init; }
     public bool SpecialTokensSkipped { get; init; }
@@ -49,6 +52,13 @@ public sealed class AnalysisInput
     /// <summary>Doc id → group name for colouring ("harmful"/"benign", or the source), or null when unknown.</summary>
     public Func<int, string?> DocGroup { get; init; } = _ => null;
     public string GroupKind { get; init; } = "";
+
+    /// <summary>
+    /// How analyze reads foreign chunk folders: [tokens, features] unless meta.json says otherwise,
+    /// so a chunk of another width is an error, and a transposed matrix without such a meta.json
+    /// is left for the AXIS statistics to find rather than silently turned.
+    /// </summary>
+    public static ForeignDumpOptions ForeignOptions { get; } = new() { OrientationFromShapes = false };
 
     public static bool IsSaeGuardDump(string dir)
     {
@@ -98,15 +108,16 @@ public sealed class AnalysisInput
 
     static AnalysisInput OpenForeign(string dir)
     {
-        var f = ForeignDump.Open(dir);
+        var f = ForeignDump.Open(dir, ForeignOptions);
         return new AnalysisInput
         {
             Facts = new InputFacts
             {
-                Source = "foreign dump", Path = dir, MetaTokens = f.MetaTokens, MetaWidth = f.MetaWidth,
-                TransposedPerMeta = f.TransposedPerMeta, Rows = f.Rows, Width = f.Width,
+                Source = "foreign dump", Path = dir, MetaTokens = f.MetaCounts.Tokens, MetaWidth = f.MetaCounts.Width,
+                TransposedPerMeta = f.Orientation.Orientation == DumpOrientation.FeaturesByTokens,
+                Orientation = f.Orientation.ToString(), Rows = f.Rows, Width = f.Width,
             },
-            Width = f.Width, ExpectedRows = f.Rows, Replayable = true, Blocks = f.ReadBlocks,
+            Width = f.Width, ExpectedRows = f.Rows, Replayable = true, Blocks = n => f.ReadBlocks(n),
         };
     }
 
@@ -172,15 +183,7 @@ public sealed class AnalysisInput
         var val = new float[rows * k];
         r.ReadFloatRows("topk_values", row0, rows, val);
         var data = buffers.Buffer((long)rows * d);
-        Array.Clear(data);
-        for (int i = 0; i < rows; i++)
-            for (int j = 0; j < k; j++)
-            {
-                int f = idx[i * k + j];
-                if (f < 0) continue;
-                if (f >= d) throw new UserError($"'{path}', row {row0 + i}: feature index {f} ≥ d = {d}.");
-                data[(long)i * d + f] = val[i * k + j];
-            }
+        SparseTopKRows.Scatter(idx, val, rows, k, d, data, path, row0);
         return data;
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using SaeGuard.Common;
+using SaeGuard.IO;
 using SaeGuard.Reports;
 using static SaeGuard.Analysis.Fmt;
 
@@ -16,7 +17,7 @@ public static class AnalysisReport
     public static void Write(string outDir, AnalysisResult r)
     {
         using var dir = new AtomicDirectory(outDir);
-        StatsNpz(r.Stats).Save(dir.File(StatsFile));
+        StatsNpz(r.Stats).Save(dir.File(StatsFile), compress: true);
         Directory.CreateDirectory(dir.File(PlotDir));
         var plots = AnalysisPlots.Render(r.Stats, r.Pca, r.DocGroup, r.GroupKind);
         foreach (var (file, png, _) in plots) File.WriteAllBytes(dir.File(Path.Combine(PlotDir, file)), png);
@@ -49,6 +50,7 @@ public static class AnalysisReport
             {
                 ["path"] = r.Facts.Path, ["source"] = r.Facts.Source, ["tokens"] = s.Tokens, ["width"] = s.Width,
                 ["special_tokens_skipped"] = r.Facts.SpecialTokensSkipped, ["meta_tokens"] = r.Facts.MetaTokens, ["meta_width"] = r.Facts.MetaWidth,
+                ["orientation"] = r.Facts.Orientation,
             },
             ["value_stats"] = new Dictionary<string, object?>
             {

@@ -112,7 +112,10 @@ public static class Diagnoser
 
         bool metaTransposed = facts?.TransposedPerMeta == true;
         if (metaTransposed)
-            why.Add($"meta.json says {Int(facts!.MetaTokens ?? 0)} tokens, but that is the number of columns; the {Int(facts.Rows)} rows match its width — the matrix is stored [features, tokens]");
+            why.Add((facts!.MetaTokens is long metaTokens
+                    ? $"meta.json says {Int(metaTokens)} tokens, which is the number of columns of the stored chunks"
+                    : "meta.json describes the stored chunks as transposed")
+                + " — the matrix is stored [features, tokens]" + (facts.Orientation != null ? $" (read as {facts.Orientation})" : ""));
 
         // per-"feature" counts vs per-"token" L0s: which axis behaves like tokens?
         var live = s.ActiveCount.Where(c => c > 0).Select(c => (double)c).ToArray();

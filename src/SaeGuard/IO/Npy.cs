@@ -78,10 +78,7 @@ public static class NpyReader
     public static NpyArray Read(Stream s, string where, long length)
     {
         var (dtype, shape, fortran, bigEndian, headerEnd) = ReadHeader(s, where, length);
-        long bytes = ShapeMath.ByteLength(shape, dtype, where);
-        long available = length - headerEnd;
-        if (available != bytes)
-            throw new InvalidDataException($"{where}: header says {NpyDTypes.Descr(dtype)}[{string.Join(",", shape)}] = {bytes:N0} data bytes, but the file holds {available:N0}.");
+        long bytes = DataLength(where, dtype, shape, length - headerEnd);
         var data = GC.AllocateUninitializedArray<byte>((int)bytes);
         s.ReadExactly(data);
         if (bigEndian) SwapBytes(data, DTypes.Size(dtype));
@@ -103,9 +100,7 @@ public static class NpyReader
             var a = Read(fs, where, fs.Length);
             return (a.ToFloat32(), a.Shape);
         }
-        long bytes = ShapeMath.ByteLength(shape, dtype, where);
-        if (fs.Length - headerEnd != bytes)
-            throw new InvalidDataException($"{where}: header says {bytes:N0} data bytes, but the file holds {fs.Length - headerEnd:N0}.");
+        long bytes = DataLength(where, dtype, shape, fs.Length - headerEnd);
         var data = GC.AllocateUninitializedArray<float>((int)(bytes / 4));
         fs.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.AsSpan()));
         return (data, shape);
@@ -116,10 +111,18 @@ public static class NpyReader
     {
         using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         var (dtype, shape, fortran, _, headerEnd) = ReadHeader(fs, $"'{path}'", fs.Length);
-        long bytes = ShapeMath.ByteLength(shape, dtype, $"'{path}'");
-        if (fs.Length - headerEnd != bytes)
-            throw new InvalidDataException($"'{path}': header says {bytes:N0} data bytes, but the file holds {fs.Length - headerEnd:N0}.");
+        DataLength($"'{path}'", dtype, shape, fs.Length - headerEnd);
         return (dtype, shape, fortran);
+    }
+
+    /// <summary>The data bytes the header promises; throws unless the file holds exactly that many after the header.</summary>
+    static long DataLength(string where, DType dtype, long[] shape, long available)
+    {
+        long bytes = ShapeMath.ByteLength(shape, dtype, where);
+        if (available != bytes)
+            throw new InvalidDataException($"{where}: header says {NpyDTypes.Descr(dtype)}[{string.Join(",", shape)}] = {bytes:N0} data bytes, but the file holds {available:N0}"
+                + (available < bytes ? " (truncated)." : "."));
+        return bytes;
     }
 
     public static NpyArray Read(byte[] bytes, string where) => Read(new MemoryStream(bytes, writable: false), where, bytes.Length);
@@ -185,18 +188,28 @@ public static class NpyWriter
     {
         bool fortran = array is NpyArray { FortranOrder: true } n && n.Shape.Length >= 2;
         var data = fortran ? ((NpyArray)array).Data : array.ToContiguousBytes();
-        string shape = array.Shape.Length == 1 ? $"({array.Shape[0]},)" : "(" + string.Join(", ", array.Shape) + ")";
-        string dict = $"{{'descr': '{NpyDTypes.Descr(array.DType)}', 'fortran_order': {(fortran ? "True" : "False")}, 'shape': {shape}, }}";
+        s.Write(Header(NpyDTypes.Descr(array.DType), array.Shape, fortran));
+        s.Write(data);
+    }
+
+    /// <summary>
+    /// The bytes before the data: magic, version (1.0, or 2.0 for a long header), header length and
+    /// the dict padded with spaces to a multiple of 64 bytes.
+    /// </summary>
+    public static byte[] Header(string descr, long[] shape, bool fortranOrder = false)
+    {
+        string shp = shape.Length == 1 ? $"({shape[0]},)" : "(" + string.Join(", ", shape) + ")";
+        string dict = $"{{'descr': '{descr}', 'fortran_order': {(fortranOrder ? "True" : "False")}, 'shape': {shp}, }}";
         int major = dict.Length + 11 > ushort.MaxValue ? 2 : 1;
         int prefix = major == 1 ? 10 : 12;
         int total = (prefix + dict.Length + 1 + 63) / 64 * 64;
         var header = dict.PadRight(total - prefix - 1) + "\n";
-        s.Write(new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', (byte)major, 0 });
-        Span<byte> len = stackalloc byte[4];
-        if (major == 1) { BinaryPrimitives.WriteUInt16LittleEndian(len, (ushort)header.Length); s.Write(len[..2]); }
-        else { BinaryPrimitives.WriteUInt32LittleEndian(len, (uint)header.Length); s.Write(len); }
-        s.Write(Encoding.Latin1.GetBytes(header));
-        s.Write(data);
+        var bytes = new byte[prefix + header.Length];
+        new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', (byte)major, 0 }.CopyTo(bytes, 0);
+        if (major == 1) BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(8), (ushort)header.Length);
+        else BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), (uint)header.Length);
+        Encoding.Latin1.GetBytes(header, bytes.AsSpan(prefix));
+        return bytes;
     }
 }
 

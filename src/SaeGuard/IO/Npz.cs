@@ -68,11 +68,14 @@ public sealed class NpzWriter
         return this;
     }
 
-    public NpzWriter Add(string name, float[] data, params long[] shape) => Add(name, DenseTensor.FromFloat32(data, shape));
-    public NpzWriter Add(string name, double[] data, params long[] shape) => Add(name, DenseTensor.FromFloat64(data, shape));
-    public NpzWriter Add(string name, long[] data, params long[] shape) => Add(name, DenseTensor.FromInt64(data, shape));
-    public NpzWriter Add(string name, int[] data, params long[] shape) => Add(name, DenseTensor.FromInt32(data, shape));
-    public NpzWriter Add(string name, bool[] data, params long[] shape) => Add(name, DenseTensor.FromBool(data, shape));
+    // Without a shape, the array is 1-D.
+    public NpzWriter Add(string name, float[] data, params long[] shape) => Add(name, DenseTensor.FromFloat32(data, OrFlat(shape, data.Length)));
+    public NpzWriter Add(string name, double[] data, params long[] shape) => Add(name, DenseTensor.FromFloat64(data, OrFlat(shape, data.Length)));
+    public NpzWriter Add(string name, long[] data, params long[] shape) => Add(name, DenseTensor.FromInt64(data, OrFlat(shape, data.Length)));
+    public NpzWriter Add(string name, int[] data, params long[] shape) => Add(name, DenseTensor.FromInt32(data, OrFlat(shape, data.Length)));
+    public NpzWriter Add(string name, bool[] data, params long[] shape) => Add(name, DenseTensor.FromBool(data, OrFlat(shape, data.Length)));
+
+    static long[] OrFlat(long[] shape, int length) => shape.Length == 0 ? new long[] { length } : shape;
 
     /// <param name="compress">Deflate the entries (np.savez_compressed); otherwise stored (np.savez).</param>
     public void Save(string path, bool compress = false) => Common.AtomicFile.Write(path, s => WriteTo(s, compress));

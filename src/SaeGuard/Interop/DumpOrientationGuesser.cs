@@ -25,7 +25,8 @@ static class DumpOrientationGuesser
     // "features x tokens", "[n_features, n_tokens]", "tokens_by_features", …
     const string Between = @"[a-z]*[\s_\-\[\],]*(x|by|×|,|vs)[\s_\-\[\],]*(n_|num_)?";
 
-    public static OrientationGuess Guess(IReadOnlyList<long[]> shapes, JsonNode? meta, int rank)
+    /// <param name="fromShapes">Whether the axis that varies between chunks counts as evidence.</param>
+    public static OrientationGuess Guess(IReadOnlyList<long[]> shapes, JsonNode? meta, int rank, bool fromShapes = true)
     {
         const DumpOrientation TF = DumpOrientation.TokensByFeatures, FT = DumpOrientation.FeaturesByTokens;
         if (rank > 2) return new(TF, $"chunks are {rank}-D; the last axis is taken as features, the others as tokens", true);
@@ -60,14 +61,12 @@ static class DumpOrientationGuesser
             if (sum0 == n && sum1 != n) return new(TF, $"meta.json {key} = {n} matches the rows of axis 0", true);
             if (sum1 == n && sum0 != n) return new(FT, $"meta.json {key} = {n} matches the total of axis 1", true);
         }
-        if (shapes.Count > 1 && const1 && !const0) return new(TF, "axis 0 varies between chunks, axis 1 does not", true);
-        if (shapes.Count > 1 && const0 && !const1) return new(FT, "axis 1 varies between chunks, axis 0 does not", true);
+        if (fromShapes && shapes.Count > 1 && const1 && !const0) return new(TF, "axis 0 varies between chunks, axis 1 does not", true);
+        if (fromShapes && shapes.Count > 1 && const0 && !const1) return new(FT, "axis 1 varies between chunks, axis 0 does not", true);
         return new(TF, "no evidence either way; assumed [tokens, features], the usual layout (override with --orientation)", false);
     }
 
-    static long? Int(JsonNode node) =>
-        node is JsonValue v && v.TryGetValue<long>(out var l) ? l
-        : node is JsonValue d && d.TryGetValue<double>(out var x) && x == Math.Floor(x) && x > 0 && x < long.MaxValue ? (long)x : null;
+    static long? Int(JsonNode node) => JsonFiles.WholeNumber(node) is > 0 and var n ? n : null;
 
     static void Collect(JsonNode node, List<(string, JsonNode)> into, int depth)
     {

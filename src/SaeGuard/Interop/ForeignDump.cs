@@ -23,20 +23,29 @@ public sealed record ForeignDumpOptions
     public DumpOrientation? Orientation { get; init; }
     /// <summary>The tensor to read from each chunk when chunks hold several.</summary>
     public string? TensorKey { get; init; }
+    /// <summary>
+    /// Let the chunk shapes decide the orientation when meta.json does not (the axis that varies
+    /// between chunks is tokens). Off, such chunks are read [tokens, features], so a chunk of
+    /// another width is an error rather than a transposed read.
+    /// </summary>
+    public bool OrientationFromShapes { get; init; } = true;
 }
 
 /// <summary>
-/// A folder of activation or feature chunks written by other tools (.pt, .npy or .safetensors,
+/// A folder of activation or feature chunks written by other tools (.pt, .npy, .npz or .safetensors,
 /// optionally with a meta.json of any schema), read as SaeGuard <see cref="RowBlock"/>s. The
 /// [tokens, features] orientation is inferred from the chunk shapes and meta.json and reported
 /// in <see cref="Orientation"/>; chunks are streamed in natural filename order (chunk2 before
 /// chunk10). Token index fields are taken from token_ids / doc_ids / positions tensors in the
-/// chunks when present, else zero-filled.
+/// chunks when present, else zero-filled. Counts stated in meta.json (<see cref="ForeignDumpMeta"/>)
+/// are checked against the chunks as read.
 /// </summary>
 public sealed class ForeignDump
 {
-    static readonly string[] ChunkExtensions = { ".pt", ".pth", ".npy", ".safetensors" };
-    static readonly string[] PreferredKeys = { "feats", "features", "acts", "activations", "codes", "latents", "x", "data" };
+    static readonly string[] ChunkExtensions = { ".pt", ".pth", ".npy", ".npz", ".safetensors" };
+    static readonly string[] PreferredKeys = { "feats", "features", "acts", "activations", "codes", "sae_feats", "latents", "x", "data", "arr_0" };
+    /// <summary>When some files are named like chunks, the others (e.g. feature_stats.npz) are not chunks.</summary>
+    static readonly string[] ChunkWords = { "chunk", "shard", "part" };
 
     sealed record ChunkInfo(string File, string Key, long[] Shape);
 
@@ -49,6 +58,8 @@ public sealed class ForeignDump
     public int Width { get; }
     /// <summary>meta.json as parsed (null when absent); its schema is not assumed.</summary>
     public JsonNode? Meta { get; }
+    /// <summary>The counts meta.json states (checked against the chunks).</summary>
+    public ForeignDumpMeta MetaCounts { get; }
     /// <summary>The tensor read from each chunk ("" for a bare tensor or .npy).</summary>
     public string TensorKey => _chunks[0].Key;
 
@@ -57,13 +68,17 @@ public sealed class ForeignDump
         Dir = dir; _chunks = chunks; Orientation = guess; Meta = meta; _options = options;
         int featAxis = guess.Orientation == DumpOrientation.TokensByFeatures ? 1 : 0;
         Width = (int)Flat(chunks[0].Shape)[featAxis];
+        var chunkRows = new List<(string, long)>();
         foreach (var c in chunks)
         {
             var s = Flat(c.Shape);
             if (s[featAxis] != Width)
-                throw new UserError($"'{c.File}' has {s[featAxis]} features along axis {featAxis}, the first chunk has {Width}: chunks disagree.");
+                throw new UserError($"'{c.File}' has width {s[featAxis]} but '{Path.GetFileName(chunks[0].File)}' has width {Width} (features along axis {featAxis}): chunks disagree.");
             Rows += s[1 - featAxis];
+            chunkRows.Add((c.File, s[1 - featAxis]));
         }
+        MetaCounts = ForeignDumpMeta.From(meta);
+        MetaCounts.Check(Path.Combine(dir, "meta.json"), chunkRows, Rows, Width);
     }
 
     /// <summary>True when <paramref name="dir"/> is not a SaeGuard dump but holds chunk files this class reads.</summary>
@@ -81,7 +96,7 @@ public sealed class ForeignDump
         if (!Directory.Exists(dir)) throw new UserError($"Dump folder not found: '{dir}'.");
         var files = FindChunks(dir);
         if (files.Count == 0)
-            throw new UserError($"'{dir}' holds no chunk files (.pt, .npy, .safetensors), and there are no '{Path.GetFileName(Path.TrimEndingDirectorySeparator(dir))}_*' chunks beside it.");
+            throw new UserError($"'{dir}' holds no chunk files (.pt, .npy, .npz, .safetensors [tokens, features]), and there are no '{Path.GetFileName(Path.TrimEndingDirectorySeparator(dir))}_*' chunks beside it.");
         JsonNode? meta = null;
         var metaPath = Path.Combine(dir, "meta.json");
         if (File.Exists(metaPath))
@@ -92,7 +107,7 @@ public sealed class ForeignDump
         var chunks = files.Select(f => Describe(f, options.TensorKey)).ToList();
         var guess = options.Orientation is { } forced
             ? new OrientationGuess(forced, "set by the caller", true)
-            : DumpOrientationGuesser.Guess(chunks.Select(c => Flat(c.Shape)).ToList(), meta, chunks[0].Shape.Length);
+            : DumpOrientationGuesser.Guess(chunks.Select(c => Flat(c.Shape)).ToList(), meta, chunks[0].Shape.Length, options.OrientationFromShapes);
         return new ForeignDump(dir, chunks, guess, meta, options);
     }
 
@@ -230,6 +245,7 @@ public sealed class ForeignDump
             return Path.GetExtension(file).ToLowerInvariant() switch
             {
                 ".npy" => new Dictionary<string, ITensorData> { [""] = NpyReader.Read(file) },
+                ".npz" => NpzReader.ReadAll(file).ToDictionary(kv => kv.Key, kv => (ITensorData)kv.Value),
                 ".safetensors" => ReadSafeTensors(file),
                 _ => TorchPickleReader.FlattenTensors(TorchPickleReader.Load(file)).ToDictionary(kv => kv.Key, kv => (ITensorData)kv.Value),
             };
@@ -256,6 +272,9 @@ public sealed class ForeignDump
             if (parent != null)
                 inside = Directory.GetFiles(parent).Where(f => IsChunk(f) && Path.GetFileName(f).StartsWith(stem, StringComparison.Ordinal)).ToList();
         }
+        var named = inside.Where(f => ChunkWords.Any(w => Path.GetFileName(f).Contains(w, StringComparison.OrdinalIgnoreCase))).ToList();
+        if (named.Count > 0) inside = named;
+        inside.RemoveAll(f => Path.GetFileName(f).StartsWith("feature_stats", StringComparison.OrdinalIgnoreCase));
         return inside.OrderBy(f => NaturalKey(Path.GetFileName(f)), StringComparer.Ordinal).ToList();
     }
 

@@ -20,13 +20,13 @@ static class JsonFiles
     public static JsonNode? Get(JsonNode? parent, string key) =>
         parent is JsonObject o && o.TryGetPropertyValue(key, out var n) ? n : null;
 
-    public static int? Int(JsonNode? parent, string key)
-    {
-        if (Get(parent, key) is not JsonValue v) return null;
-        if (v.TryGetValue<int>(out var i)) return i;
-        if (v.TryGetValue<double>(out var d) && d == Math.Floor(d) && Math.Abs(d) < int.MaxValue) return (int)d;
-        return null;
-    }
+    public static int? Int(JsonNode? parent, string key) =>
+        WholeNumber(Get(parent, key)) is long l and > int.MinValue and < int.MaxValue ? (int)l : null;
+
+    /// <summary>A whole number stored as an integer or a float (2048 or 2048.0), else null.</summary>
+    public static long? WholeNumber(JsonNode? node) =>
+        node is JsonValue v && v.TryGetValue<long>(out var l) ? l
+        : node is JsonValue d && d.TryGetValue<double>(out var x) && x == Math.Floor(x) && Math.Abs(x) < long.MaxValue ? (long)x : null;
 
     public static double? Double(JsonNode? parent, string key) =>
         Get(parent, key) is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;

@@ -39,8 +39,8 @@ public static class PlotStyle
         var p = new Plot();
         Apply(p);
         p.Title(title);
-        p.XLabel(xLabel);
-        p.YLabel(yLabel);
+        if (xLabel.Length > 0) p.XLabel(xLabel);
+        if (yLabel.Length > 0) p.YLabel(yLabel);
         return p;
     }
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using SaeGuard.Activations;
 using SaeGuard.Analysis;
+using SaeGuard.IO;
 using SaeGuard.Sae;
 using SaeGuard.Tests.Infrastructure;
 
@@ -13,7 +14,7 @@ public class AnalyzeCommandTests
         var x = new float[rows * w];
         for (int i = 0; i < x.Length; i += 3) x[i] = fill;
         using var fs = File.Create(path);
-        fs.Write(NpzWriter.NpyHeader("<f4", new long[] { rows, w }));
+        fs.Write(NpyWriter.Header("<f4", new long[] { rows, w }));
         foreach (var v in x) fs.Write(BitConverter.GetBytes(v));
     }
 

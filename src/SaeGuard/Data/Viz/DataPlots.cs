@@ -1,8 +1,7 @@
-using System.Buffers.Binary;
-using System.Text;
 using SaeGuard.Common;
 using SaeGuard.Data.Mixing;
 using ScottPlot;
+using PlotStyle = SaeGuard.Reports.PlotStyle;
 
 namespace SaeGuard.Data.Viz;
 
@@ -68,7 +67,6 @@ public static class DataPlots
         if (hi - lo < 1e-6) hi = lo + 1;
         const int bins = 40;
         double width = (hi - lo) / bins;
-        var palette = new ScottPlot.Palettes.Category10();
         for (int s = 0; s < table.Rows.Count; s++)
         {
             var row = table.Rows[s];
@@ -88,7 +86,7 @@ public static class DataPlots
             var line = plt.Add.ScatterLine(xs.ToArray(), ys.ToArray());
             line.ConnectStyle = ConnectStyle.StepHorizontal;
             line.LineWidth = 2;
-            line.Color = palette.GetColor(s);
+            line.Color = PlotStyle.SeriesColor(s);
             line.LegendText = $"{row.Source} (n = {row.Examples:N0}, median {Median(docs, tokens, row.Source):N0})";
         }
         plt.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
@@ -97,7 +95,6 @@ public static class DataPlots
             MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
             LabelFormatter = v => Math.Pow(10, v).ToString("N0"),
         };
-        plt.Grid.XAxisStyle.MinorLineStyle.Color = Colors.White.WithAlpha(0.06);
         plt.Grid.XAxisStyle.MinorLineStyle.Width = 1;
         plt.Axes.Margins(bottom: 0);
         plt.Legend.Alignment = Alignment.UpperRight;
@@ -166,79 +163,26 @@ public static class DataPlots
 
     static string Wrap(string label) => label.Length <= 18 ? label : label[..17] + "…";
 
-    // ---- the dark 200-DPI style ----
+    // ---- the shared dark 200-DPI style (Reports/PlotStyle), 10 × 6 in = 2000 × 1200 px ----
 
-    const int WidthPx = 2000, HeightPx = 1200, Dpi = 200;
-    static readonly Color Background = Color.FromHex("#141414");
-    static readonly Color DataBackground = Color.FromHex("#1c1c1c");
-    static readonly Color Foreground = Color.FromHex("#e0e0e0");
-    static readonly Color GridColor = Color.FromHex("#3a3a3a");
-    static readonly Color ExamplesColor = Color.FromHex("#4c9be8");
-    static readonly Color TokensColor = Color.FromHex("#f0a340");
-    static readonly Color HarmfulColor = Color.FromHex("#e8575a");
-    static readonly Color BenignColor = Color.FromHex("#5cc285");
-    static readonly Color UnlabelledColor = Color.FromHex("#8a8a8a");
-    static readonly Color CategoryColor = Color.FromHex("#b07ee8");
-
-    static readonly Lazy<string> SansFamily = new(() =>
-        new[] { "DejaVu Sans", "Liberation Sans", "Arial", "Helvetica" }.FirstOrDefault(f =>
-        {
-            using var t = SkiaSharp.SKFontManager.Default.MatchFamily(f);
-            return t != null && t.FamilyName == f;
-        }) ?? Fonts.Sans);
+    const double WidthInches = 10, HeightInches = 6;
+    static Color Foreground => PlotStyle.Text;
+    static Color ExamplesColor => PlotStyle.SeriesColor(0);
+    static Color TokensColor => PlotStyle.SeriesColor(1);
+    static Color HarmfulColor => PlotStyle.Harmful;
+    static Color BenignColor => PlotStyle.Benign;
+    static Color UnlabelledColor => PlotStyle.Muted;
+    static Color CategoryColor => PlotStyle.SeriesColor(4);
 
     static Plot NewPlot(string title, string xLabel, string yLabel)
     {
-        var plt = new Plot { ScaleFactor = Dpi / 96.0 };
-        plt.Font.Set(SansFamily.Value);
-        plt.FigureBackground.Color = Background;
-        plt.DataBackground.Color = DataBackground;
-        plt.Axes.Color(Foreground);
-        plt.Grid.MajorLineColor = GridColor;
-        plt.Legend.BackgroundColor = Color.FromHex("#262626");
-        plt.Legend.FontColor = Foreground;
-        plt.Legend.OutlineColor = GridColor;
-        plt.Title(title);
+        var plt = PlotStyle.Create(title, xLabel, yLabel);
         plt.Axes.Title.Label.FontSize = 20;
-        if (xLabel.Length > 0) plt.XLabel(xLabel);
-        if (yLabel.Length > 0) plt.YLabel(yLabel);
         return plt;
     }
 
-    /// <summary>PNG bytes at 2000×1200 pixels with a 200-DPI pHYs chunk.</summary>
     static byte[] Png(Plot plt)
     {
-        // ScottPlot sizes the image in pixels and scales fonts and lines by ScaleFactor (200/96).
-        var png = plt.GetImageBytes(WidthPx, HeightPx, ImageFormat.Png);
-        plt.Dispose();
-        return WithDpi(png, Dpi);
-    }
-
-    /// <summary>Inserts (or leaves) a pHYs chunk after IHDR so viewers read the image as <paramref name="dpi"/> DPI.</summary>
-    static byte[] WithDpi(byte[] png, int dpi)
-    {
-        const int ihdrEnd = 8 + 8 + 13 + 4; // signature, IHDR length+type, IHDR data, CRC
-        if (png.Length < ihdrEnd || Encoding.ASCII.GetString(png, 12, 4) != "IHDR") return png;
-        if (png.AsSpan().IndexOf("pHYs"u8) >= 0) return png;
-        uint ppm = (uint)Math.Round(dpi / 0.0254);
-        var chunk = new byte[4 + 4 + 9 + 4];
-        BinaryPrimitives.WriteUInt32BigEndian(chunk, 9);
-        Encoding.ASCII.GetBytes("pHYs", chunk.AsSpan(4));
-        BinaryPrimitives.WriteUInt32BigEndian(chunk.AsSpan(8), ppm);
-        BinaryPrimitives.WriteUInt32BigEndian(chunk.AsSpan(12), ppm);
-        chunk[16] = 1; // unit: metre
-        BinaryPrimitives.WriteUInt32BigEndian(chunk.AsSpan(17), Crc32(chunk.AsSpan(4, 13)));
-        return png[..ihdrEnd].Concat(chunk).Concat(png[ihdrEnd..]).ToArray();
-    }
-
-    static uint Crc32(ReadOnlySpan<byte> data)
-    {
-        uint crc = 0xFFFFFFFF;
-        foreach (var b in data)
-        {
-            crc ^= b;
-            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
-        }
-        return ~crc;
+        using (plt) return PlotStyle.RenderPng(plt, WidthInches, HeightInches);
     }
 }
