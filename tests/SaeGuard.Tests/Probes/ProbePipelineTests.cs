@@ -201,6 +201,10 @@ public class ProbePipelineTests
         Assert.Contains("'synthetic'", err);
     }
 
+    // Float32 encodes of one token vs a batch may differ in the last bits (summation order).
+    static void AssertClose(double expected, double actual) =>
+        Assert.True(Math.Abs(expected - actual) <= 5e-6 * Math.Max(1, Math.Abs(expected)), $"expected {expected}, got {actual}");
+
     [Theory]
     [InlineData(Pooling.Mean)]
     [InlineData(Pooling.Max)]
@@ -217,9 +221,9 @@ public class ProbePipelineTests
             var toks = docs[doc].Tokens;
             var codes = toks.Select(t => sae.Encode(t, 1)).ToArray();
             for (int j = 0; j < D; j++)
-                Assert.Equal(Pool(toks.Select(t => (double)t[j]), pooling), f.DenseRow(row)[j], 5);
+                AssertClose(Pool(toks.Select(t => (double)t[j]), pooling), f.DenseRow(row)[j]);
             for (int j = 0; j < 32; j++)
-                Assert.Equal(Pool(codes.Select(c => (double)c[j]), pooling), f.CodeRow(row)[j], 5);
+                AssertClose(Pool(codes.Select(c => (double)c[j]), pooling), f.CodeRow(row)[j]);
             Assert.Equal(toks.Length, f.TokenIds[row].Length);
         }
     }
