@@ -48,40 +48,69 @@ public static class TopK
     /// </summary>
     public static int SelectTopKPositive(ReadOnlySpan<float> v, int k, Span<int> idx, Span<float> val)
     {
+        float hint = 0;
+        return SelectTopKPositive(v, k, idx, val, ref hint);
+    }
+
+    /// <summary>
+    /// As <see cref="SelectTopKPositive(ReadOnlySpan{float}, int, Span{int}, Span{float})"/>, faster on
+    /// many similar rows: <paramref name="hint"/> (a value probably below this row's kth largest,
+    /// updated for the next row) lets one vectorised pass count and gather the few candidates above
+    /// it, and only those compete. The result does not depend on the hint.
+    /// </summary>
+    public static int SelectTopKPositive(ReadOnlySpan<float> v, int k, Span<int> idx, Span<float> val, ref float hint)
+    {
         if (k <= 0) return 0;
-        int size = 0;
-        float min = 0f;  // a value must exceed this to enter: 0 until the heap is full, then its root
+        float t = hint > 0 && float.IsFinite(hint) ? hint : 0f;
+        int count;
+        while (true)
+        {
+            count = Backend.Threshold.Count(v, null, t);
+            if (count >= k || t == 0) break;
+            t = t > 1e-20f ? t * 0.25f : 0f;
+        }
+        int n;
+        if (count > 8 * k + 64)
+        {
+            // a poor hint (first row): heap over the whole row
+            float min = 0f; n = 0;
+            HeapScan(v, k, idx, val, ref n, ref min);
+        }
+        else
+        {
+            Span<int> ci = count <= 1024 ? stackalloc int[count] : new int[count];
+            Span<float> cv = count <= 1024 ? stackalloc float[count] : new float[count];
+            Backend.Threshold.Collect(v, null, t, ci, cv);
+            n = 0;
+            float min = 0f;
+            for (int i = 0; i < count; i++) Offer(cv[i], ci[i], k, idx, val, ref n, ref min);
+        }
+        if (n == k) hint = val[0] * 0.9f;   // the heap root is the kth largest
+        else hint = 0f;
+        return n;
+    }
+
+    static void HeapScan(ReadOnlySpan<float> v, int k, Span<int> idx, Span<float> val, ref int size, ref float min)
+    {
         int i = 0, len = v.Length;
         ref float r = ref MemoryMarshal.GetReference(v);
         if (Vector512.IsHardwareAccelerated)
-        {
             for (; i <= len - 16; i += 16)
-            {
-                ulong mask = Vector512.GreaterThan(Vector512.LoadUnsafe(ref r, (nuint)i), Vector512.Create(min)).ExtractMostSignificantBits();
-                while (mask != 0)
-                {
-                    int lane = BitOperations.TrailingZeroCount(mask);
-                    mask &= mask - 1;
-                    Offer(v[i + lane], i + lane, k, idx, val, ref size, ref min);
-                }
-            }
-        }
+                OfferLanes(v, Vector512.GreaterThan(Vector512.LoadUnsafe(ref r, (nuint)i), Vector512.Create(min)).ExtractMostSignificantBits(), i, k, idx, val, ref size, ref min);
         else if (Vector256.IsHardwareAccelerated)
-        {
             for (; i <= len - 8; i += 8)
-            {
-                uint mask = Vector256.GreaterThan(Vector256.LoadUnsafe(ref r, (nuint)i), Vector256.Create(min)).ExtractMostSignificantBits();
-                while (mask != 0)
-                {
-                    int lane = BitOperations.TrailingZeroCount(mask);
-                    mask &= mask - 1;
-                    Offer(v[i + lane], i + lane, k, idx, val, ref size, ref min);
-                }
-            }
+                OfferLanes(v, Vector256.GreaterThan(Vector256.LoadUnsafe(ref r, (nuint)i), Vector256.Create(min)).ExtractMostSignificantBits(), i, k, idx, val, ref size, ref min);
+        for (; i < len; i++) Offer(v[i], i, k, idx, val, ref size, ref min);
+    }
+
+    static void OfferLanes(ReadOnlySpan<float> v, ulong mask, int i, int k, Span<int> idx, Span<float> val, ref int size, ref float min)
+    {
+        while (mask != 0)
+        {
+            int lane = BitOperations.TrailingZeroCount(mask);
+            mask &= mask - 1;
+            Offer(v[i + lane], i + lane, k, idx, val, ref size, ref min);
         }
-        for (; i < len; i++)
-            if (v[i] > min) Offer(v[i], i, k, idx, val, ref size, ref min);
-        return size;
     }
 
     static void Offer(float x, int i, int k, Span<int> idx, Span<float> val, ref int size, ref float min)

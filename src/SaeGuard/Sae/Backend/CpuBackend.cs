@@ -34,13 +34,14 @@ public sealed class CpuBackend : ISaeBackend
         _par.For(rows, Chunks, (_, s, e) =>
         {
             float[]? gathered = columns != null ? new float[nColumns] : null;
+            float hint = 0;
             for (int t = s; t < e; t++)
             {
                 var row = x.AsSpan(t * m, m);
                 var ri = idx.AsSpan(t * k, k);
-                if (gathered == null) { counts[t] = TopK.SelectTopKPositive(row, k, ri, val.AsSpan(t * k, k)); continue; }
+                if (gathered == null) { counts[t] = TopK.SelectTopKPositive(row, k, ri, val.AsSpan(t * k, k), ref hint); continue; }
                 for (int c = 0; c < nColumns; c++) gathered[c] = row[columns![c]];
-                int n = counts[t] = TopK.SelectTopKPositive(gathered, k, ri, val.AsSpan(t * k, k));
+                int n = counts[t] = TopK.SelectTopKPositive(gathered, k, ri, val.AsSpan(t * k, k), ref hint);
                 for (int q = 0; q < n; q++) ri[q] = columns![ri[q]];
             }
         }, columns != null ? nColumns : m);
@@ -100,11 +101,7 @@ public sealed class CpuBackend : ISaeBackend
             {
                 var yt = y.AsSpan(t * d, d);
                 bias.AsSpan(0, d).CopyTo(yt);
-                for (int p = codes.RowPtr[t]; p < codes.RowPtr[t + 1]; p++)
-                {
-                    float z = codes.Val[p];
-                    if (z != 0) Simd.Axpy(z, w.AsSpan(codes.Idx[p] * d, d), yt);
-                }
+                Simd.AccumulateRows(codes.RowIdx(t), codes.RowVal(t), w, d, yt, add: true);
             }
         }, 32L * d);
     }
@@ -128,17 +125,12 @@ public sealed class CpuBackend : ISaeBackend
         {
             for (int j = s; j < e; j++)
             {
-                var ga = gA.AsSpan(j * d, d);
                 var gb = gB.AsSpan(j * d, d);
-                ga.Clear(); gb.Clear();
+                int p0 = cols.ColPtr[j], n = cols.ColPtr[j + 1] - p0;
+                Simd.AccumulateRows(cols.RowA.AsSpan(p0, n), cols.CoefA.AsSpan(p0, n), a, d, gA.AsSpan(j * d, d), add: false);
+                Simd.AccumulateRows(cols.RowB.AsSpan(p0, n), cols.CoefB.AsSpan(p0, n), b, d, gb, add: false);
                 float sum = 0;
-                for (int p = cols.ColPtr[j]; p < cols.ColPtr[j + 1]; p++)
-                {
-                    float ca = cols.CoefA[p], cb = cols.CoefB[p];
-                    if (ca != 0) Simd.Axpy(ca, a.AsSpan(cols.RowA[p] * d, d), ga);
-                    if (cb != 0) Simd.Axpy(cb, b.AsSpan(cols.RowB[p] * d, d), gb);
-                    sum += cb;
-                }
+                foreach (var cb in cols.CoefB.AsSpan(p0, n)) sum += cb;
                 if (bShift != null && sum != 0) Simd.Axpy(-sum, bShift, gb);
                 sB[j] = sum;
             }

@@ -61,6 +61,9 @@ public sealed class Batcher
     readonly TrainData _data;
     readonly RowSplit _split;
     readonly int _seed;
+    const int Chunks = 16;
+    readonly Backend.Parallelism _par;
+    readonly List<(Activations.RowBlock Block, int Index)> _picks = new();
     IEnumerator<Activations.RowBlock>? _it;
     Activations.RowBlock? _cur;
     int _pos;
@@ -68,9 +71,10 @@ public sealed class Batcher
     public int Epoch { get; private set; }
     public long Offset { get; private set; }
 
-    public Batcher(TrainData data, RowSplit split, int seed)
+    public Batcher(TrainData data, RowSplit split, int seed, int threads = 0)
     {
         _data = data; _split = split; _seed = seed;
+        _par = new Backend.Parallelism(threads);
         Seek(0, 0);
     }
 
@@ -89,13 +93,14 @@ public sealed class Batcher
         }
     }
 
-    /// <summary>Fills dest with the next <paramref name="rows"/> training rows (wrapping into the next epoch).</summary>
-    public void Fill(float[] dest, int rows)
+    /// <summary>Fills dest with the next <paramref name="rows"/> training rows times <paramref name="scale"/> (wrapping into the next epoch).</summary>
+    public void Fill(float[] dest, int rows, float scale = 1f)
     {
-        int d = _data.D, filled = 0;
+        int d = _data.D;
         bool sawTrainRow = false;
         int emptyEpochs = 0;
-        while (filled < rows)
+        _picks.Clear();
+        while (_picks.Count < rows)
         {
             if (_cur == null || _pos >= _cur.Rows)
             {
@@ -112,10 +117,22 @@ public sealed class Batcher
             Offset++;
             if (!_split.Usable(_cur.IsSpecial[i]) || _split.IsHeldOut(_cur.RowIds[i], _cur.DocIds[i])) continue;
             sawTrainRow = true;
-            var row = _cur.Data.AsSpan(i * d, d);
-            _data.CheckFinite(row, _cur.RowIds[i]);
-            row.CopyTo(dest.AsSpan(filled * d, d));
-            filled++;
+            _picks.Add((_cur, i));
         }
+        // copy, scale and check in parallel; the first bad row (in batch order) is reported
+        var bad = new int[Chunks];
+        Array.Fill(bad, int.MaxValue);
+        _par.For(rows, Chunks, (c, s0, s1) =>
+        {
+            for (int r = s0; r < s1; r++)
+            {
+                var (block, i) = _picks[r];
+                var o = dest.AsSpan(r * d, d);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(block.Data.AsSpan(i * d, d), scale, o);
+                if (!TrainData.AllFinite(o)) { bad[c] = r; return; }
+            }
+        }, d);
+        int first = bad.Min();
+        if (first != int.MaxValue) _data.CheckFinite(dest.AsSpan(first * d, d), _picks[first].Block.RowIds[_picks[first].Index]);
     }
 }

@@ -21,7 +21,17 @@ public sealed class SaeStep
 
     public TrainingSae Arch => _arch;
     /// <summary>Seconds spent in the encoder GEMM so far (for the benchmark's GEMM share).</summary>
-    public double GemmSeconds { get; private set; }
+    public double GemmSeconds => Timings.GetValueOrDefault("gemm");
+    /// <summary>Seconds per phase of the step so far (gemm, select, decode, …).</summary>
+    public Dictionary<string, double> Timings { get; } = new();
+    long _mark;
+
+    void Lap(string phase)
+    {
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
+        Timings[phase] = Timings.GetValueOrDefault(phase) + System.Diagnostics.Stopwatch.GetElapsedTime(_mark, now).TotalSeconds;
+        _mark = now;
+    }
 
     public SaeStep(TrainingSae arch, SaeTrainOptions o, int d, int m)
     {
@@ -43,15 +53,19 @@ public sealed class SaeStep
         float twoOverB = 2f / rows;
 
         // encoder: pre = x·W_encᵀ + (b_enc − W_enc·b_dec)
+        _mark = System.Diagnostics.Stopwatch.GetTimestamp();
         for (int j = 0; j < m; j++) ctx.EncBias[j] = p.BEnc[j] - Simd.Dot(p.WEncT.AsSpan(j * d, d), p.BDec);
-        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        Lap("bias");
         be.Gemm(ctx.X, rows, d, p.WEncT, m, true, ctx.EncBias, ctx.Pre);
-        GemmSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        Lap("gemm");
         _arch.Select(ctx, p);
+        Lap("select");
         tracker.Update(ctx.Codes, rows);
+        Lap("tracker");
 
         // decoder and ∂L/∂x̂ = 2(x̂ − x)/B
         be.SparseDecode(ctx.Codes, p.WDec, d, p.BDec, ctx.XHat);
+        Lap("decode");
         foreach (var s in _chunkStats) s.Clear();
         _par.For(rows, Chunks, (c, s0, s1) =>
         {
@@ -76,8 +90,10 @@ public sealed class SaeStep
         var stats = new StepStats(d) { Tokens = rows };
         foreach (var s in _chunkStats) stats.Add(s);
         stats.Tokens = rows;
+        Lap("residual");
         ctx.EnsureEntryBuffers();
         be.SparseDots(ctx.Codes, ctx.G, 0, p.WDec, d, ctx.Dz);
+        Lap("dots");
 
         // AuxK: the dead latents' top-k_aux reconstruct the residual x − x̂
         ctx.Aux.Reset(rows);
@@ -111,12 +127,15 @@ public sealed class SaeStep
             be.SparseDots(ctx.Aux, ctx.G, rows, p.WDec, d, ctx.AuxDz);
         }
 
+        Lap("auxk");
         stats.SparsityLoss = _arch.EntryDeltas(ctx, p, sparsityCoef);
         stats.Loss = stats.Sse / rows + stats.AuxLoss + stats.SparsityLoss;
 
         // per latent: ∂W_dec,j = Σ z·g_t (+ Σ z_aux·g_aux,t), ∂W_enc,j = Σ δ·(x_t − b_dec), ∂b_enc,j = Σ δ
         BuildColumns(ctx);
+        Lap("columns");
         be.ColumnGradients(ctx.Columns, ctx.G, ctx.X, d, p.BDec, grads.WDec, grads.WEncT, grads.BEnc);
+        Lap("grads");
 
         // ∂b_dec = Σ_t g_t − Σ_j ∂b_enc,j · W_enc,j
         Array.Clear(grads.BDec);
@@ -147,6 +166,7 @@ public sealed class SaeStep
 
         if (grads.Theta != null) Array.Clear(grads.Theta);
         _arch.ExtraGradients(ctx, p, grads, sparsityCoef);
+        Lap("bdec+extra");
         return stats;
     }
 

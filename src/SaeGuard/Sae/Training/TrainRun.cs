@@ -27,6 +27,7 @@ sealed class TrainRun : IDisposable
     readonly Batcher _batcher;
     readonly FiringTracker _tracker;
     readonly List<TrainMetrics> _history = new();
+    readonly Dictionary<string, double> _phases = new();
     SaeParams _p;
     AdamOptimizer _adam;
     double _scale = 1, _meanNorm;
@@ -49,7 +50,7 @@ sealed class TrainRun : IDisposable
         _arch = TrainingSae.Create(o, _d, _m);
         _stepper = new SaeStep(_arch, o, _d, _m);
         _sched = new LrSchedule(o, _totalSteps, _m);
-        _batcher = new Batcher(data, _split, o.Seed);
+        _batcher = new Batcher(data, _split, o.Seed, o.Threads);
         _tracker = new FiringTracker(_m, _deadAfter);
         _p = new SaeParams(_d, _m, _arch.HasTheta);
         _adam = new AdamOptimizer(_d, _m, _arch.HasTheta, o.Beta1, o.Beta2);
@@ -83,15 +84,18 @@ sealed class TrainRun : IDisposable
                 bool cancelled = cancel.IsCancellationRequested;
                 if (!cancelled)
                 {
-                    _batcher.Fill(ctx.X, _batch);
-                    if (_scale != 1) TensorPrimitives.Multiply(ctx.X.AsSpan(0, _batch * _d), (float)_scale, ctx.X.AsSpan(0, _batch * _d));
+                    long t0 = Stopwatch.GetTimestamp();
+                    _batcher.Fill(ctx.X, _batch, (float)_scale);
+                    _phases["data"] = _phases.GetValueOrDefault("data") + Stopwatch.GetElapsedTime(t0).TotalSeconds;
                     lr = _sched.Lr(_step);
                     double coef = _o.SparsityCoefficient * _sched.SparsityFactor(_step);
                     var stats = _stepper.Compute(ctx, _p, grads, _tracker, coef);
                     if (!double.IsFinite(stats.Loss))
                         throw new UserError($"Training diverged at step {_step} (loss {stats.Loss}); lower --lr or check the activations.");
+                    t0 = Stopwatch.GetTimestamp();
                     _adam.Update(_backend, _p, grads, (float)lr, _arch);
                     _arch.AfterStep(ctx);
+                    _phases["adam"] = _phases.GetValueOrDefault("adam") + Stopwatch.GetElapsedTime(t0).TotalSeconds;
                     _step++; _tokens += _batch;
                     group.Add(stats); groupSteps++;
                     var last = _history.Count > 0 ? _history[^1] : null;
@@ -125,6 +129,7 @@ sealed class TrainRun : IDisposable
             Model = model, Final = final, History = _history.ToList(), Warnings = warnings, Completed = completed,
             Steps = _step, TokensSeen = _tokens, Seconds = clock.Elapsed.TotalSeconds, Scale = _scale,
             GemmSeconds = _stepper.GemmSeconds - gemm0, Backend = _backend.Name,
+            PhaseSeconds = _stepper.Timings.Concat(_phases).ToDictionary(kv => kv.Key, kv => kv.Value),
         };
     }
 

@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Text.Json;
+using SaeGuard.Sae.Backend;
+using SaeGuard.Sae.Training;
+
+namespace SaeGuard.Bench;
+
+/// <summary>
+/// TopK SAE training throughput against the PyTorch reference (../shared/bench/torch_topk_reference.py)
+/// on the same random data and settings: batch 4096, k = 32, AuxK with latents dead after 10 steps,
+/// 3 warm-up steps then 30 timed ones, 2 threads. Also the share of the time in the dense GEMM and
+/// the machine limit (GEMM GFLOP/s ÷ 2·d·m).
+/// </summary>
+public sealed class SaeTrainBench : IBenchmark
+{
+    public string Name => "sae-train";
+    public string Description => "SAE training tokens/s (d=384,m=6144 and d=768,m=12288; k=32) vs the PyTorch reference; GEMM share; machine limit";
+
+    public void Run(string[] args)
+    {
+        bool peer = !args.Contains("--no-peer");
+        int steps = ArgInt(args, "--steps", 30), warm = ArgInt(args, "--warmup", 3), threads = ArgInt(args, "--threads", 2);
+        var shapes = args.Contains("--small") ? new[] { (384, 6144) } : new[] { (384, 6144), (768, 12288) };
+        foreach (var (d, m) in shapes)
+        {
+            const int k = 32, batch = 4096;
+            double gflops = GemmGflops(batch, d, m, threads);
+            double limit = gflops * 1e9 / (2.0 * d * m);
+            var (tps, gemmShare, ev, phases) = Ours(d, m, k, batch, steps, warm, threads);
+            Console.WriteLine($"d={d} m={m} k={k} batch={batch} threads={threads}");
+            Console.WriteLine($"  GEMM (ONNX Runtime Gemm, transB): {gflops:F0} GFLOP/s → machine limit {limit:N0} tokens/s");
+            Console.WriteLine($"  saeguard: {tps:N0} tokens/s ({100 * tps / limit:F0}% of the limit), GEMM share {100 * gemmShare:F0}%, EV over timed steps {ev:F3}");
+            double total = phases.Values.Sum();
+            Console.WriteLine("  phases: " + string.Join(", ", phases.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {100 * p.Value / total:F1}%")));
+            if (peer)
+            {
+                var p = Peer(d, m, k, batch, steps, warm, threads);
+                if (p is double ptps) Console.WriteLine($"  pytorch reference: {ptps:N0} tokens/s → saeguard is {tps / ptps:F2}×");
+            }
+        }
+    }
+
+    static int ArgInt(string[] args, string name, int def)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : def;
+    }
+
+    static double GemmGflops(int n, int d, int m, int threads)
+    {
+        using var gemm = new CpuBackend(threads);
+        var rng = new Random(1);
+        var a = Enumerable.Range(0, n * d).Select(_ => (float)rng.NextDouble()).ToArray();
+        var b = Enumerable.Range(0, m * d).Select(_ => (float)rng.NextDouble()).ToArray();
+        var bias = new float[m]; var c = new float[(long)n * m];
+        gemm.Gemm(a, n, d, b, m, true, bias, c);
+        double best = double.MaxValue;
+        for (int r = 0; r < 5; r++)
+        {
+            var sw = Stopwatch.StartNew();
+            gemm.Gemm(a, n, d, b, m, true, bias, c);
+            best = Math.Min(best, sw.Elapsed.TotalSeconds);
+        }
+        return 2.0 * n * d * m / best / 1e9;
+    }
+
+    static (double Tps, double GemmShare, double Ev, IReadOnlyDictionary<string, double> Phases) Ours(int d, int m, int k, int batch, int steps, int warm, int threads)
+    {
+        // the peer's data: standard Gaussian rows, batch·8 of them
+        var rng = new Random(0);
+        var x = new float[batch * 8 * d];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
+        Common.ProgressBar.Silent = true;
+        var o = new SaeTrainOptions
+        {
+            Arch = "topk", K = k, Latents = m, BatchSize = batch, Tokens = (long)(warm + steps) * batch, Threads = threads,
+            DeadAfterTokens = 10L * batch, LogEvery = warm, HeldOutFraction = 0, WarmupSteps = 0, DecayFraction = 0,
+        };
+        var r = SaeTrainer.Run(new MemoryTrainData(x, d), o);
+        var timed = r.History.Where(h => h.Split == "train").Skip(1).ToList();
+        double secs = timed.Sum(h => h.MeasuredTokens / h.TokensPerS);
+        double tokens = timed.Sum(h => h.MeasuredTokens);
+        return (tokens / secs, r.GemmSeconds / r.PhaseSeconds.Values.Sum(), timed.Average(h => h.ExplainedVariance), r.PhaseSeconds);
+    }
+
+    static double? Peer(int d, int m, int k, int batch, int steps, int warm, int threads)
+    {
+        var script = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../../shared/bench/torch_topk_reference.py"));
+        if (!File.Exists(script)) script = Path.GetFullPath("../shared/bench/torch_topk_reference.py");
+        if (!File.Exists(script) || !File.Exists("/usr/bin/python3")) { Console.WriteLine("  pytorch reference: not available (script or /usr/bin/python3 missing)"); return null; }
+        // the reference's own instructions: unset the OpenBLAS pins for this command only
+        var psi = new ProcessStartInfo("env", $"-u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 {script} --d {d} --m {m} --k {k} --batch {batch} --steps {steps} --warmup {warm} --threads {threads}")
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var proc = Process.Start(psi)!;
+        var stdout = proc.StandardOutput.ReadToEnd();
+        var stderr = proc.StandardError.ReadToEnd();
+        proc.WaitForExit();
+        var line = stdout.Split('\n').LastOrDefault(l => l.TrimStart().StartsWith('{'));
+        if (proc.ExitCode != 0 || line == null) { Console.WriteLine($"  pytorch reference failed: {stderr.Trim()}"); return null; }
+        Console.WriteLine($"  pytorch reference: {line.Trim()}");
+        return JsonDocument.Parse(line).RootElement.GetProperty("tokens_per_s").GetDouble();
+    }
+}
