@@ -40,7 +40,8 @@ public sealed class ExtractBench : IBenchmark
             using var a = OrtValue.CreateTensorValueFromMemory(ids, shape);
             using var m = OrtValue.CreateTensorValueFromMemory(mask, shape);
             using var t = OrtValue.CreateTensorValueFromMemory(types, shape);
-            using var r = plain.Run(new RunOptions(), new[] { "input_ids", "attention_mask", "token_type_ids" }, new[] { a, m, t }, new[] { "last_hidden_state" });
+            using var runOptions = new RunOptions();
+            using var r = plain.Run(runOptions, new[] { "input_ids", "attention_mask", "token_type_ids" }, new[] { a, m, t }, new[] { "last_hidden_state" });
             return sw.Elapsed.TotalSeconds;
         }
         using var src = BuiltInModels.MiniLm(layer, threads);

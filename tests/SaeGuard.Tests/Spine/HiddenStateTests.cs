@@ -41,7 +41,8 @@ public class HiddenStateTests : IClassFixture<MiniLmFixture>
             using var ids = OrtValue.CreateTensorValueFromMemory(t.Ids.Select(i => (long)i).ToArray(), shape);
             using var mask = OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(1L, t.Length).ToArray(), shape);
             using var types = OrtValue.CreateTensorValueFromMemory(new long[t.Length], shape);
-            using var res = plain.Run(new RunOptions(), new[] { "input_ids", "attention_mask", "token_type_ids" }, new[] { ids, mask, types }, new[] { "last_hidden_state" });
+            using var runOptions = new RunOptions();
+            using var res = plain.Run(runOptions, new[] { "input_ids", "attention_mask", "token_type_ids" }, new[] { ids, mask, types }, new[] { "last_hidden_state" });
             var expected = res[0].GetTensorDataAsSpan<float>().ToArray();
             Assert.Equal(expected.Length, ours[s].Length);
             for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(expected[i] - ours[s][i]) < 1e-4, $"sentence {s}, value {i}: {expected[i]} vs {ours[s][i]}");
