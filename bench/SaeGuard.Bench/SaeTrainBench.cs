@@ -28,7 +28,7 @@ public sealed class SaeTrainBench : IBenchmark
             double limit = gflops * 1e9 / (2.0 * d * m);
             var (tps, gemmShare, ev, phases) = Ours(d, m, k, batch, steps, warm, threads);
             Console.WriteLine($"d={d} m={m} k={k} batch={batch} threads={threads}");
-            Console.WriteLine($"  GEMM (ONNX Runtime Gemm, transB): {gflops:F0} GFLOP/s → machine limit {limit:N0} tokens/s");
+            Console.WriteLine($"  GEMM (ONNX Runtime Gemm, transB, best of 512-row pieces and one call): {gflops:F0} GFLOP/s → machine limit {limit:N0} tokens/s");
             Console.WriteLine($"  saeguard: {tps:N0} tokens/s ({100 * tps / limit:F0}% of the limit), GEMM share {100 * gemmShare:F0}%, EV over timed steps {ev:F3}");
             double total = phases.Values.Sum();
             Console.WriteLine("  phases: " + string.Join(", ", phases.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {100 * p.Value / total:F1}%")));
@@ -46,20 +46,25 @@ public sealed class SaeTrainBench : IBenchmark
         return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : def;
     }
 
+    /// <summary>The best rate of the encoder GEMM: one ONNX Runtime call, or the backend's row pieces.</summary>
     static double GemmGflops(int n, int d, int m, int threads)
     {
         using var gemm = new CpuBackend(threads);
+        using var single = new OrtGemmProbe(threads);
         var rng = new Random(1);
         var a = Enumerable.Range(0, n * d).Select(_ => (float)rng.NextDouble()).ToArray();
         var b = Enumerable.Range(0, m * d).Select(_ => (float)rng.NextDouble()).ToArray();
         var bias = new float[m]; var c = new float[(long)n * m];
-        gemm.Gemm(a, n, d, b, m, true, bias, c);
         double best = double.MaxValue;
-        for (int r = 0; r < 5; r++)
+        foreach (Action run in new Action[] { () => gemm.Gemm(a, n, d, b, m, true, bias, c), () => single.Run(a, n, d, b, m, bias, c) })
         {
-            var sw = Stopwatch.StartNew();
-            gemm.Gemm(a, n, d, b, m, true, bias, c);
-            best = Math.Min(best, sw.Elapsed.TotalSeconds);
+            run();
+            for (int r = 0; r < 5; r++)
+            {
+                var sw = Stopwatch.StartNew();
+                run();
+                best = Math.Min(best, sw.Elapsed.TotalSeconds);
+            }
         }
         return 2.0 * n * d * m / best / 1e9;
     }
@@ -74,13 +79,21 @@ public sealed class SaeTrainBench : IBenchmark
         var o = new SaeTrainOptions
         {
             Arch = "topk", K = k, Latents = m, BatchSize = batch, Tokens = (long)(warm + steps) * batch, Threads = threads,
-            DeadAfterTokens = 10L * batch, LogEvery = warm, HeldOutFraction = 0, WarmupSteps = 0, DecayFraction = 0,
+            DeadAfterTokens = 10L * batch, LogEvery = steps, HeldOutFraction = 0, WarmupSteps = 0, DecayFraction = 0,
         };
-        var r = SaeTrainer.Run(new MemoryTrainData(x, d), o);
-        var timed = r.History.Where(h => h.Split == "train").Skip(1).ToList();
-        double secs = timed.Sum(h => h.MeasuredTokens / h.TokensPerS);
-        double tokens = timed.Sum(h => h.MeasuredTokens);
-        return (tokens / secs, r.GemmSeconds / r.PhaseSeconds.Values.Sum(), timed.Average(h => h.ExplainedVariance), r.PhaseSeconds);
+        // warm-up steps in a run that stops with a checkpoint; the timed steps resume it (same process, JIT warm)
+        var dir = Path.Combine(Path.GetTempPath(), "saeguard-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var data = new MemoryTrainData(x, d);
+            SaeTrainer.Run(data, o with { StopAfterTokens = (long)warm * batch }, dir);
+            var r = SaeTrainer.Run(data, o, dir, resume: true);
+            var timed = r.History.Where(h => h.Split == "train" && h.Step > warm).ToList();
+            double secs = timed.Sum(h => h.MeasuredTokens / h.TokensPerS);
+            double tokens = timed.Sum(h => h.MeasuredTokens);
+            return (tokens / secs, r.GemmSeconds / r.PhaseSeconds.Values.Sum(), timed.Average(h => h.ExplainedVariance), r.PhaseSeconds);
+        }
+        finally { try { Directory.Delete(dir, true); } catch (IOException) { } }
     }
 
     static double? Peer(int d, int m, int k, int batch, int steps, int warm, int threads)
@@ -100,4 +113,12 @@ public sealed class SaeTrainBench : IBenchmark
         Console.WriteLine($"  pytorch reference: {line.Trim()}");
         return JsonDocument.Parse(line).RootElement.GetProperty("tokens_per_s").GetDouble();
     }
+}
+
+/// <summary>One ONNX Runtime Gemm call over the whole batch (no row pieces).</summary>
+sealed class OrtGemmProbe(int threads) : IDisposable
+{
+    readonly OrtGemm _g = new(threads);
+    public void Run(float[] a, int n, int d, float[] b, int m, float[] bias, float[] c) => _g.Run(a, n, d, b, m, true, bias, c);
+    public void Dispose() => _g.Dispose();
 }
