@@ -10,6 +10,10 @@ namespace SaeGuard.Bench;
 /// on the same random data and settings: batch 4096, k = 32, AuxK with latents dead after 10 steps,
 /// 3 warm-up steps then 30 timed ones, 2 threads. Also the share of the time in the dense GEMM and
 /// the machine limit (GEMM GFLOP/s ÷ 2·d·m).
+/// Debian's python3-torch calls the netlib reference BLAS unless OpenBLAS is installed; without a
+/// system-wide install, give the peer an unpacked libopenblas0-pthread with --peer-blas DIR
+/// (`apt-get download libopenblas0-pthread && dpkg -x libopenblas0-pthread_*.deb root`, DIR =
+/// root/usr/lib/x86_64-linux-gnu/openblas-pthread); it goes into the peer's LD_LIBRARY_PATH only.
 /// </summary>
 public sealed class SaeTrainBench : IBenchmark
 {
@@ -19,6 +23,8 @@ public sealed class SaeTrainBench : IBenchmark
     public void Run(string[] args)
     {
         bool peer = !args.Contains("--no-peer");
+        int pb = Array.IndexOf(args, "--peer-blas");
+        string? peerBlas = pb >= 0 && pb + 1 < args.Length ? args[pb + 1] : null;
         int steps = ArgInt(args, "--steps", 30), warm = ArgInt(args, "--warmup", 3), threads = ArgInt(args, "--threads", 2);
         var shapes = args.Contains("--small") ? new[] { (384, 6144) } : new[] { (384, 6144), (768, 12288) };
         foreach (var (d, m) in shapes)
@@ -34,7 +40,7 @@ public sealed class SaeTrainBench : IBenchmark
             Console.WriteLine("  phases: " + string.Join(", ", phases.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {100 * p.Value / total:F1}%")));
             if (peer)
             {
-                var p = Peer(d, m, k, batch, steps, warm, threads);
+                var p = Peer(d, m, k, batch, steps, warm, threads, peerBlas);
                 if (p is double ptps) Console.WriteLine($"  pytorch reference: {ptps:N0} tokens/s → saeguard is {tps / ptps:F2}×");
             }
         }
@@ -96,7 +102,7 @@ public sealed class SaeTrainBench : IBenchmark
         finally { try { Directory.Delete(dir, true); } catch (IOException) { } }
     }
 
-    static double? Peer(int d, int m, int k, int batch, int steps, int warm, int threads)
+    static double? Peer(int d, int m, int k, int batch, int steps, int warm, int threads, string? blasDir)
     {
         var script = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../../shared/bench/torch_topk_reference.py"));
         if (!File.Exists(script)) script = Path.GetFullPath("../shared/bench/torch_topk_reference.py");
@@ -104,6 +110,8 @@ public sealed class SaeTrainBench : IBenchmark
         // the reference's own instructions: unset the OpenBLAS pins for this command only
         var psi = new ProcessStartInfo("env", $"-u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 {script} --d {d} --m {m} --k {k} --batch {batch} --steps {steps} --warmup {warm} --threads {threads}")
         { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (blasDir != null) psi.Environment["LD_LIBRARY_PATH"] = Path.GetFullPath(blasDir);
+        Console.WriteLine($"  pytorch reference BLAS: {(blasDir != null ? "OpenBLAS from " + blasDir : "the system's libblas.so.3")}");
         using var proc = Process.Start(psi)!;
         var stdout = proc.StandardOutput.ReadToEnd();
         var stderr = proc.StandardError.ReadToEnd();
