@@ -32,6 +32,31 @@ public sealed class SaeGemmBench : IBenchmark
                 double gf = 2.0 * n * d * m / best / 1e9;
                 Console.WriteLine($"n={n} d={d} m={m} transB={tb}: {best * 1e3:F1} ms, {gf:F0} GFLOP/s");
             }
+            foreach (var chunk in new[] { 256, 512, 1024, 2048 })
+            {
+                if (chunk >= n) continue;
+                var bestc = double.MaxValue;
+                for (int r = 0; r < reps; r++)
+                {
+                    var sw = Stopwatch.StartNew();
+                    for (int r0 = 0; r0 < n; r0 += chunk)
+                        gemm.Run(a.AsSpan(r0 * d, chunk * d), chunk, d, b, m, true, bias, c.AsSpan(r0 * m, chunk * m));
+                    bestc = Math.Min(bestc, sw.Elapsed.TotalSeconds);
+                }
+                Console.WriteLine($"  in chunks of {chunk} rows: {bestc * 1e3:F1} ms, {2.0 * n * d * m / bestc / 1e9:F0} GFLOP/s");
+                if (chunk == 512)
+                {
+                    var sw30 = Stopwatch.StartNew();
+                    for (int r = 0; r < 30; r++)
+                    {
+                        b[r] += 1e-3f;   // a changed weight each time, as in training
+                        for (int r0 = 0; r0 < n; r0 += chunk)
+                            gemm.Run(a.AsSpan(r0 * d, chunk * d), chunk, d, b, m, true, bias, c.AsSpan(r0 * m, chunk * m));
+                    }
+                    double mean = sw30.Elapsed.TotalSeconds / 30;
+                    Console.WriteLine($"  sustained (30 in a row): {mean * 1e3:F1} ms, {2.0 * n * d * m / mean / 1e9:F0} GFLOP/s");
+                }
+            }
         }
     }
 }

@@ -39,7 +39,7 @@ public static class CodesEncoder
         {
             int max = 0;
             using var bar1 = new ProgressBar("encode (sizing)", acts.NTokens, "tok");
-            foreach (var (_, codes, rows) in EncodedBlocks(acts, sae, options.BlockRows))
+            foreach (var (_, _, codes, rows) in EncodedBlocks(acts, sae, options.BlockRows))
             {
                 for (int t = 0; t < rows; t++)
                 {
@@ -71,7 +71,7 @@ public static class CodesEncoder
         var val = new float[Math.Max(1, k) * options.BlockRows];
         using (var bar = new ProgressBar("encode", acts.NTokens, "tok"))
         {
-            foreach (var (block, codes, rows) in EncodedBlocks(acts, sae, options.BlockRows))
+            foreach (var (block, r0, codes, rows) in EncodedBlocks(acts, sae, options.BlockRows))
             {
                 for (int t = 0; t < rows; t++)
                 {
@@ -84,10 +84,11 @@ public static class CodesEncoder
                 for (int s = 0; s < rows;)
                 {
                     int e = s + 1;
-                    while (e < rows && block.DocIds[e] == block.DocIds[s]) e++;
-                    var tok = block.TokenIds.AsSpan(s, e - s); var sp = block.IsSpecial.AsSpan(s, e - s);
-                    if (k > 0) writer.AddSparseRows(block.DocIds[s], idx.AsSpan(s * k, (e - s) * k), val.AsSpan(s * k, (e - s) * k), tok, sp, block.Positions[s]);
-                    else writer.AddRows(block.DocIds[s], codes.AsSpan(s * m, (e - s) * m), tok, sp, block.Positions[s]);
+                    while (e < rows && block.DocIds[r0 + e] == block.DocIds[r0 + s]) e++;
+                    var tok = block.TokenIds.AsSpan(r0 + s, e - s); var sp = block.IsSpecial.AsSpan(r0 + s, e - s);
+                    int doc = block.DocIds[r0 + s], pos = block.Positions[r0 + s];
+                    if (k > 0) writer.AddSparseRows(doc, idx.AsSpan(s * k, (e - s) * k), val.AsSpan(s * k, (e - s) * k), tok, sp, pos);
+                    else writer.AddRows(doc, codes.AsSpan(s * m, (e - s) * m), tok, sp, pos);
                     s = e;
                 }
                 tokens += rows;
@@ -110,16 +111,22 @@ public static class CodesEncoder
         val[n..].Clear();
     }
 
-    static IEnumerable<(RowBlock Block, float[] Codes, int Rows)> EncodedBlocks(ActivationDump acts, SaeModel sae, int blockRows)
+    /// <summary>Codes of consecutive slices (block, first row, codes, rows) of the dump, read through reused buffers.</summary>
+    static IEnumerable<(RowBlock Block, int Row0, float[] Codes, int Rows)> EncodedBlocks(ActivationDump acts, SaeModel sae, int blockRows)
     {
         var codes = new float[(long)blockRows * sae.DSae];
-        foreach (var block in acts.ReadBlocks(blockRows))
-        {
-            for (int t = 0; t < block.Rows; t++)
-                if (!Training.TrainData.AllFinite(block.Row(t)))
-                    throw new UserError($"'{acts.Dir}', dump row {block.RowIds[t]} holds NaN or Inf; cannot encode it.");
-            sae.Encode(block.Data, block.Rows, codes);
-            yield return (block, codes, block.Rows);
-        }
+        int d = acts.D;
+        foreach (var block in new Training.DumpTrainData(acts).InOrder())
+            for (int r0 = 0; r0 < block.Rows; r0 += blockRows)
+            {
+                int n = Math.Min(blockRows, block.Rows - r0);
+                var x = block.Data.AsSpan(r0 * d, n * d);
+                if (!Training.TrainData.AllFinite(x))
+                    for (int t = 0; t < n; t++)
+                        if (!Training.TrainData.AllFinite(x.Slice(t * d, d)))
+                            throw new UserError($"'{acts.Dir}', dump row {block.RowIds[r0 + t]} holds NaN or Inf; cannot encode it.");
+                sae.Encode(x, n, codes);
+                yield return (block, r0, codes, n);
+            }
     }
 }

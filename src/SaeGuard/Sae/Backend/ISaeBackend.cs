@@ -43,8 +43,11 @@ public interface ISaeBackend : IDisposable
     /// <summary>Adam update of p with gradient g and moments m, v (PyTorch's formulation).</summary>
     void Adam(float[] p, float[] g, float[] m, float[] v, AdamStep hp);
 
-    /// <summary>Removes from each gradient row its component along the matching weight row: g_j −= (g_j·w_j / ‖w_j‖²) w_j.</summary>
-    void RemoveParallel(float[] w, float[] g, int rows, int d);
+    /// <summary>
+    /// Adam for a matrix kept at unit-norm rows (the decoder): per row, the gradient's component
+    /// along the row is removed (g_j −= (g_j·w_j/‖w_j‖²)·w_j), Adam steps, and the row is renormalised.
+    /// </summary>
+    void AdamUnitRows(float[] w, float[] g, float[] m, float[] v, int rows, int d, AdamStep hp);
 
     /// <summary>Scales each row of w to unit norm.</summary>
     void NormalizeRows(float[] w, int rows, int d);

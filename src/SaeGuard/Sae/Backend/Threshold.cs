@@ -34,16 +34,22 @@ static class Threshold
         ref float r = ref MemoryMarshal.GetReference(v);
         if (Vector512.IsHardwareAccelerated)
         {
-            var vt = Vector512.Create(t);
-            for (; i <= n - 16; i += 16)
+            if (thresholds == null)
             {
-                var lim = thresholds == null ? vt : Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(thresholds), (nuint)i);
-                ulong mask = Vector512.GreaterThan(Vector512.LoadUnsafe(ref r, (nuint)i), lim).ExtractMostSignificantBits();
-                while (mask != 0)
+                var vt = Vector512.Create(t);
+                for (; i <= n - 16; i += 16)
                 {
-                    int lane = BitOperations.TrailingZeroCount(mask);
-                    mask &= mask - 1;
-                    idx[o] = i + lane; val[o] = v[i + lane]; o++;
+                    ulong mask = Vector512.GreaterThan(Vector512.LoadUnsafe(ref r, (nuint)i), vt).ExtractMostSignificantBits();
+                    if (mask != 0) o = Emit(v, mask, i, idx, val, o);
+                }
+            }
+            else
+            {
+                ref float tr = ref MemoryMarshal.GetArrayDataReference(thresholds);
+                for (; i <= n - 16; i += 16)
+                {
+                    ulong mask = Vector512.GreaterThan(Vector512.LoadUnsafe(ref r, (nuint)i), Vector512.LoadUnsafe(ref tr, (nuint)i)).ExtractMostSignificantBits();
+                    if (mask != 0) o = Emit(v, mask, i, idx, val, o);
                 }
             }
         }
@@ -51,10 +57,21 @@ static class Threshold
             if (v[i] > (thresholds != null ? thresholds[i] : t)) { idx[o] = i; val[o] = v[i]; o++; }
     }
 
-    /// <summary>The value of rank <paramref name="rank"/> (0 = smallest) of a, reordering a (quickselect, deterministic pivots).</summary>
-    public static float Select(float[] a, int rank)
+    static int Emit(ReadOnlySpan<float> v, ulong mask, int i, Span<int> idx, Span<float> val, int o)
     {
-        int lo = 0, hi = a.Length - 1;
+        do
+        {
+            int lane = BitOperations.TrailingZeroCount(mask);
+            mask &= mask - 1;
+            idx[o] = i + lane; val[o] = v[i + lane]; o++;
+        } while (mask != 0);
+        return o;
+    }
+
+    /// <summary>The value of rank <paramref name="rank"/> (0 = smallest) of a[0..n), reordering it (quickselect, deterministic pivots).</summary>
+    public static float Select(float[] a, int n, int rank)
+    {
+        int lo = 0, hi = n - 1;
         while (lo < hi)
         {
             int mid = lo + (hi - lo) / 2;

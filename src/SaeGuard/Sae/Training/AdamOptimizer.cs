@@ -24,11 +24,12 @@ public sealed class AdamOptimizer
     public void Update(ISaeBackend be, SaeParams p, SaeParams g, float lr, TrainingSae arch)
     {
         Step++;
-        be.RemoveParallel(p.WDec, g.WDec, p.M, p.D);
         var hp = new AdamStep(lr, _b1, _b2, 1e-8f, Step);
         foreach (var (((name, pt), (_, gt)), ((_, mt), (_, vt))) in p.Tensors().Zip(g.Tensors()).Zip(M1.Tensors().Zip(M2.Tensors())))
-            be.Adam(pt, gt, mt, vt, name == "theta" ? hp with { Lr = (float)(lr * arch.ThetaLrScale) } : hp);
-        be.NormalizeRows(p.WDec, p.M, p.D);
+        {
+            if (name == "W_dec") be.AdamUnitRows(pt, gt, mt, vt, p.M, p.D, hp);
+            else be.Adam(pt, gt, mt, vt, name == "theta" ? hp with { Lr = (float)(lr * arch.ThetaLrScale) } : hp);
+        }
         arch.AfterUpdate(p);
     }
 }

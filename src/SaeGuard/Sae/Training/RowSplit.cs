@@ -64,8 +64,8 @@ public sealed class Batcher
     const int Chunks = 16;
     readonly Backend.Parallelism _par;
     readonly List<(Activations.RowBlock Block, int Index)> _picks = new();
-    IEnumerator<Activations.RowBlock>? _it;
-    Activations.RowBlock? _cur;
+    IEnumerator<EpochChunk>? _it;
+    EpochChunk? _cur;
     int _pos;
 
     public int Epoch { get; private set; }
@@ -87,9 +87,9 @@ public sealed class Batcher
         long skip = offset;
         while (skip > 0 && _it.MoveNext())
         {
-            var b = _it.Current;
-            if (b.Rows <= skip) { skip -= b.Rows; continue; }
-            _cur = b; _pos = (int)skip; skip = 0;
+            var c = _it.Current;
+            if (c.Order.Length <= skip) { skip -= c.Order.Length; continue; }
+            _cur = c; _pos = (int)skip; skip = 0;
         }
     }
 
@@ -102,7 +102,7 @@ public sealed class Batcher
         _picks.Clear();
         while (_picks.Count < rows)
         {
-            if (_cur == null || _pos >= _cur.Rows)
+            if (_cur == null || _pos >= _cur.Value.Order.Length)
             {
                 if (!_it!.MoveNext())
                 {
@@ -113,11 +113,12 @@ public sealed class Batcher
                 _cur = _it.Current; _pos = 0;
                 continue;
             }
-            int i = _pos++;
+            var block = _cur.Value.Block;
+            int i = _cur.Value.Order[_pos++];
             Offset++;
-            if (!_split.Usable(_cur.IsSpecial[i]) || _split.IsHeldOut(_cur.RowIds[i], _cur.DocIds[i])) continue;
+            if (!_split.Usable(block.IsSpecial[i]) || _split.IsHeldOut(block.RowIds[i], block.DocIds[i])) continue;
             sawTrainRow = true;
-            _picks.Add((_cur, i));
+            _picks.Add((block, i));
         }
         // copy, scale and check in parallel; the first bad row (in batch order) is reported
         var bad = new int[Chunks];

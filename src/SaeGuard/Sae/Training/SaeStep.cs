@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using SaeGuard.Sae.Backend;
 using SaeGuard.Sae.Training.Architectures;
 
@@ -17,7 +18,7 @@ public sealed class SaeStep
     readonly int _d, _m, _kAux;
     readonly Parallelism _par;
     readonly StepStats[] _chunkStats;
-    readonly double[][] _chunkVec;
+    readonly float[][] _chunkVecF;
 
     public TrainingSae Arch => _arch;
     /// <summary>Seconds spent in the encoder GEMM so far (for the benchmark's GEMM share).</summary>
@@ -39,7 +40,7 @@ public sealed class SaeStep
         _kAux = o.AuxK > 0 ? o.AuxK : Math.Max(1, d / 2);
         _par = new Parallelism(o.Threads);
         _chunkStats = Enumerable.Range(0, Chunks).Select(_ => new StepStats(d)).ToArray();
-        _chunkVec = Enumerable.Range(0, Chunks).Select(_ => new double[d]).ToArray();
+        _chunkVecF = Enumerable.Range(0, Chunks).Select(_ => new float[d]).ToArray();
     }
 
     /// <summary>
@@ -70,22 +71,21 @@ public sealed class SaeStep
         _par.For(rows, Chunks, (c, s0, s1) =>
         {
             var st = _chunkStats[c];
+            var sumX = _chunkVecF[c];
+            Array.Clear(sumX);
             for (int t = s0; t < s1; t++)
             {
                 var x = ctx.X.AsSpan(t * d, d); var xh = ctx.XHat.AsSpan(t * d, d); var g = ctx.G.AsSpan(t * d, d);
-                double sse = 0, xx = 0, hh = 0;
-                for (int i = 0; i < d; i++)
-                {
-                    float e = xh[i] - x[i];
-                    g[i] = twoOverB * e;
-                    sse += e * e; xx += x[i] * x[i]; hh += xh[i] * xh[i];
-                    st.SumX[i] += x[i];
-                }
+                TensorPrimitives.Subtract(xh, x, g);
+                double sse = Simd.Dot(g, g), xx = Simd.Dot(x, x), hh = Simd.Dot(xh, xh);
+                TensorPrimitives.Multiply(g, twoOverB, g);
+                TensorPrimitives.Add(sumX, x, sumX);
                 st.Sse += sse; st.SumSq += xx;
                 st.L2Ratio += xx > 0 ? Math.Sqrt(hh / xx) : 0;
                 var vals = ctx.Codes.RowVal(t);
                 foreach (var v in vals) if (v > 0) st.Active++;
             }
+            for (int i = 0; i < d; i++) st.SumX[i] += sumX[i];
         }, d);
         var stats = new StepStats(d) { Tokens = rows };
         foreach (var s in _chunkStats) stats.Add(s);
@@ -141,26 +141,17 @@ public sealed class SaeStep
         Array.Clear(grads.BDec);
         _par.For(rows, Chunks, (ch, s0, s1) =>
         {
-            var acc = _chunkVec[ch];
+            var acc = _chunkVecF[ch];
             Array.Clear(acc);
-            for (int t = s0; t < s1; t++)
-            {
-                var g = ctx.G.AsSpan(t * d, d);
-                for (int i = 0; i < d; i++) acc[i] += g[i];
-            }
+            for (int t = s0; t < s1; t++) TensorPrimitives.Add(acc, ctx.G.AsSpan(t * d, d), acc);
         }, d);
         AddChunks(grads.BDec, Math.Min(Chunks, rows), 1);
         _par.For(m, Chunks, (ch, s0, s1) =>
         {
-            var acc = _chunkVec[ch];
+            var acc = _chunkVecF[ch];
             Array.Clear(acc);
             for (int j = s0; j < s1; j++)
-            {
-                double sb = grads.BEnc[j];
-                if (sb == 0) continue;
-                var w = p.WEncT.AsSpan(j * d, d);
-                for (int i = 0; i < d; i++) acc[i] += sb * w[i];
-            }
+                if (grads.BEnc[j] != 0) Simd.Axpy(grads.BEnc[j], p.WEncT.AsSpan(j * d, d), acc);
         }, d);
         AddChunks(grads.BDec, Math.Min(Chunks, m), -1);
 
@@ -175,7 +166,7 @@ public sealed class SaeStep
         for (int i = 0; i < dst.Length; i++)
         {
             double s = 0;
-            for (int c = 0; c < chunks; c++) s += _chunkVec[c][i];
+            for (int c = 0; c < chunks; c++) s += _chunkVecF[c][i];
             dst[i] += (float)(sign * s);
         }
     }

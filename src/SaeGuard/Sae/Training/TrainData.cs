@@ -6,6 +6,9 @@ using SaeGuard.IO;
 
 namespace SaeGuard.Sae.Training;
 
+/// <summary>Rows of a block visited in the given order (indices into the block).</summary>
+public readonly record struct EpochChunk(RowBlock Block, int[] Order);
+
 /// <summary>Rows an SAE trains on: an activation dump, or an in-memory matrix (tests, library use).</summary>
 public abstract class TrainData
 {
@@ -15,9 +18,13 @@ public abstract class TrainData
     public abstract int Docs { get; }
     /// <summary>Identifies the data for checkpoint compatibility.</summary>
     public abstract string Identity { get; }
-    /// <summary>All rows once, in an order fixed by (seed, epoch).</summary>
-    public abstract IEnumerable<RowBlock> Epoch(int seed, int epoch);
-    /// <summary>All rows in order.</summary>
+    /// <summary>
+    /// All rows once, in an order fixed by (seed, epoch): chunks of rows, each visited in its
+    /// Order. A chunk's data stays valid until the chunk after next is produced (buffers are reused:
+    /// large fresh allocations cost a page fault per 4 KB here, more than the copy itself).
+    /// </summary>
+    public abstract IEnumerable<EpochChunk> Epoch(int seed, int epoch);
+    /// <summary>All rows in order; a block's Data is reused by the next block.</summary>
     public abstract IEnumerable<RowBlock> InOrder();
     /// <summary>The token index (doc id, is_special) of all rows in order, in pieces.</summary>
     public abstract IEnumerable<(int[] DocIds, bool[] Special)> Index();
@@ -48,11 +55,20 @@ public abstract class TrainData
     }
 }
 
-/// <summary>A dump folder read shard by shard; epochs come from <see cref="ActivationDump.ReadShuffled"/>.</summary>
+/// <summary>
+/// A dump folder read shard by shard into reused buffers. An epoch visits the shards in a seeded
+/// order, pooling up to 4 of them (at most ~256 MB of float rows) and permuting their rows together.
+/// </summary>
 public sealed class DumpTrainData : TrainData
 {
+    const int MixShards = 4;
+    const long MaxPoolFloats = 64L << 20;
     readonly ActivationDump _dump;
     readonly long[] _starts;
+    readonly float[][] _pools = { Array.Empty<float>(), Array.Empty<float>() };
+    float[] _ordered = Array.Empty<float>();
+    byte[] _raw = Array.Empty<byte>();
+    int _nextPool;
 
     public DumpTrainData(ActivationDump dump)
     {
@@ -66,8 +82,74 @@ public sealed class DumpTrainData : TrainData
     public override long Rows => _dump.NTokens;
     public override int Docs => _dump.Meta.NDocs;
     public override string Identity => $"dump|{_dump.NTokens}|{_dump.D}|{string.Join(",", _dump.Meta.Shards.Select(s => s.Sha256.Length > 12 ? s.Sha256[..12] : s.Sha256))}";
-    public override IEnumerable<RowBlock> Epoch(int seed, int epoch) => _dump.ReadShuffled(8192, EpochSeed(seed, epoch));
-    public override IEnumerable<RowBlock> InOrder() => _dump.ReadBlocks(8192);
+
+    public override IEnumerable<EpochChunk> Epoch(int seed, int epoch)
+    {
+        var rng = new Random(EpochSeed(seed, epoch));
+        var order = Enumerable.Range(0, _dump.Meta.Shards.Count).ToArray();
+        rng.Shuffle(order);
+        int g = 0;
+        while (g < order.Length)
+        {
+            var group = new List<int> { order[g++] };
+            long rows = _dump.Meta.Shards[group[0]].Rows;
+            while (g < order.Length && group.Count < MixShards && (rows + _dump.Meta.Shards[order[g]].Rows) * D <= MaxPoolFloats)
+            {
+                rows += _dump.Meta.Shards[order[g]].Rows;
+                group.Add(order[g++]);
+            }
+            int p = _nextPool; _nextPool ^= 1;
+            var block = Load(group, ref _pools[p]);
+            var perm = Enumerable.Range(0, block.Rows).ToArray();
+            rng.Shuffle(perm);
+            yield return new EpochChunk(block, perm);
+        }
+    }
+
+    public override IEnumerable<RowBlock> InOrder()
+    {
+        for (int s = 0; s < _dump.Meta.Shards.Count; s++)
+            yield return Load(new List<int> { s }, ref _ordered);
+    }
+
+    /// <summary>The rows and token index of some shards, into a reused buffer (grown when needed).</summary>
+    RowBlock Load(List<int> shards, ref float[] buffer)
+    {
+        long total = shards.Sum(s => _dump.Meta.Shards[s].Rows);
+        if (_dump.Meta.Layout != "dense")
+            return ActivationDump.Concat(shards.Select(_dump.ReadShard).ToList());
+        if (buffer.Length < total * D) buffer = new float[total * D];
+        int rows = (int)total, at = 0;
+        var rowIds = new long[rows]; var docs = new int[rows]; var pos = new int[rows]; var tok = new int[rows]; var special = new bool[rows];
+        foreach (var s in shards)
+        {
+            var info = _dump.Meta.Shards[s];
+            var path = Path.Combine(_dump.Dir, info.File);
+            int n = (int)info.Rows;
+            try
+            {
+                using var r = new SafeTensorsReader(path);
+                var t = r.Get("acts");
+                int es = DTypes.Size(t.DType);
+                const int ChunkRows = 2048;
+                if (_raw.Length < ChunkRows * D * es) _raw = new byte[ChunkRows * D * es];
+                for (int i = 0; i < n; i += ChunkRows)
+                {
+                    int c = Math.Min(ChunkRows, n - i);
+                    var raw = _raw.AsSpan(0, c * D * es);
+                    r.ReadBytes(t, (long)i * D * es, raw);
+                    DTypes.ToFloat(t.DType, raw, buffer.AsSpan((at + i) * D, c * D));
+                }
+                int[] Ints(string name) => r.Tensors.ContainsKey(name) ? r.ReadInts(name) : new int[n];
+                Ints("doc_id").CopyTo(docs, at); Ints("position").CopyTo(pos, at); Ints("token_id").CopyTo(tok, at);
+                var sp = Ints("is_special");
+                for (int i = 0; i < n; i++) { special[at + i] = sp[i] != 0; rowIds[at + i] = _starts[s] + i; }
+            }
+            catch (InvalidDataException e) { throw new UserError($"'{path}' is damaged: {e.Message}"); }
+            at += n;
+        }
+        return new RowBlock { Data = buffer, Rows = rows, D = D, RowIds = rowIds, DocIds = docs, Positions = pos, TokenIds = tok, IsSpecial = special };
+    }
 
     public override IEnumerable<(int[] DocIds, bool[] Special)> Index()
     {
@@ -105,6 +187,8 @@ public sealed class MemoryTrainData : TrainData
     readonly int[] _docIds;
     readonly bool[] _special;
     readonly int _rows;
+    readonly Backend.Parallelism _par = new(0);
+    readonly RowBlock _all;
 
     public MemoryTrainData(float[] data, int d, int[]? docIds = null, bool[]? special = null)
     {
@@ -114,6 +198,11 @@ public sealed class MemoryTrainData : TrainData
         _docIds = docIds ?? new int[_rows];
         _special = special ?? new bool[_rows];
         if (_docIds.Length != _rows || _special.Length != _rows) throw new UserError("Doc ids / special flags must have one entry per row.");
+        _all = new RowBlock
+        {
+            Data = data, Rows = _rows, D = d, RowIds = Enumerable.Range(0, _rows).Select(r => (long)r).ToArray(),
+            DocIds = _docIds, Positions = new int[_rows], TokenIds = new int[_rows], IsSpecial = _special,
+        };
     }
 
     public override int D => _d;
@@ -123,11 +212,11 @@ public sealed class MemoryTrainData : TrainData
     public override string Where(long rowId) => $"row {rowId} of the training matrix";
     public override IEnumerable<(int[] DocIds, bool[] Special)> Index() { yield return (_docIds, _special); }
 
-    public override IEnumerable<RowBlock> Epoch(int seed, int epoch)
+    public override IEnumerable<EpochChunk> Epoch(int seed, int epoch)
     {
         var perm = Enumerable.Range(0, _rows).ToArray();
         new Random(EpochSeed(seed, epoch)).Shuffle(perm);
-        for (int i = 0; i < _rows; i += 8192) yield return Block(perm.AsSpan(i, Math.Min(8192, _rows - i)).ToArray());
+        yield return new EpochChunk(_all, perm);
     }
 
     public override IEnumerable<RowBlock> InOrder()
@@ -137,8 +226,11 @@ public sealed class MemoryTrainData : TrainData
 
     RowBlock Block(int[] rows)
     {
-        var data = new float[rows.Length * _d];
-        for (int i = 0; i < rows.Length; i++) Array.Copy(_data, (long)rows[i] * _d, data, (long)i * _d, _d);
+        var data = GC.AllocateUninitializedArray<float>(rows.Length * _d);
+        _par.For(rows.Length, 16, (_, s, e) =>
+        {
+            for (int i = s; i < e; i++) _data.AsSpan(rows[i] * _d, _d).CopyTo(data.AsSpan(i * _d, _d));
+        }, _d);
         return new RowBlock
         {
             Data = data, Rows = rows.Length, D = _d,
