@@ -15,7 +15,7 @@ static class TrainCommand
         var k = new Option<int>("--k") { Description = "Active latents per token (topk; average for batchtopk).", DefaultValueFactory = _ => 32 };
         var expansion = new Option<int>("--expansion") { Description = "Latents = expansion × d_in.", DefaultValueFactory = _ => 8 };
         var latents = new Option<int>("--latents") { Description = "Number of latents (overrides --expansion).", DefaultValueFactory = _ => 0 };
-        var l1 = new Option<double?>("--l1") { Description = "Sparsity coefficient: L1 for relu (default 5), L0 for jumprelu (default 0.1)." };
+        var l1 = new Option<double?>("--l1") { Description = "Sparsity coefficient: L1 for relu (default 2; try 0.01 to reproduce dense codes), L0 for jumprelu (default 1)." };
         var tokens = new Option<long>("--tokens") { Description = "Training tokens (0 = one pass over the dump; more = several epochs).", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch") { Description = "Tokens per step.", DefaultValueFactory = _ => 4096 };
         var lr = new Option<double?>("--lr") { Description = "Adam learning rate (default 2e-4 / sqrt(latents / 2^14))." };
@@ -55,9 +55,9 @@ static class TrainCommand
             var f = r.Final;
             if (!r.Completed)
             {
-                Console.Error.WriteLine($"train: stopped after {r.TokensSeen:N0} tokens; checkpoint in {Path.Combine(outDir, "checkpoints")}. Continue with the same command and --resume.");
+                Console.Error.WriteLine($"train: interrupted after {r.TokensSeen:N0} tokens; no SAE written yet, checkpoint in {Path.Combine(outDir, "checkpoints")}. Continue with the same command and --resume.");
                 if (p.GetValue(json)) CliRunner.PrintJson(new { completed = false, tokens_seen = r.TokensSeen, out_dir = outDir });
-                return 0;
+                return 1;
             }
             foreach (var w in r.Warnings) Console.Error.WriteLine($"WARNING: {w}");
             var cfg = r.Model.Config;

@@ -98,6 +98,14 @@ public sealed class SaeModel
         }
     }
 
+    /// <summary>Dense codes [tokens, d_sae] for one text's activations [tokens, d_in].</summary>
+    public float[] Encode(ReadOnlySpan<float> activations)
+    {
+        if (activations.Length % DIn != 0)
+            throw new ArgumentException($"{activations.Length} values are not whole rows of d_in = {DIn}.");
+        return Encode(activations, activations.Length / DIn);
+    }
+
     public float[] Encode(ReadOnlySpan<float> x, int rows)
     {
         var z = new float[rows * DSae];

@@ -45,6 +45,8 @@ public static class SaeTrainer
 
     public static SaeTrainResult Run(ActivationDump acts, SaeTrainOptions options, string? outDir = null, bool resume = false, CancellationToken cancel = default)
     {
+        if (acts.Meta.Kind == "codes")
+            throw new UserError($"'{acts.Dir}' is a codes dump (SAE outputs); train on the activations dump written by `extract`.");
         var meta = new SaeMetadata
         {
             ModelName = acts.Meta.Model, HookName = $"blocks.{acts.Meta.Layer}.hook_{acts.Meta.Hook}", Layer = acts.Meta.Layer,
