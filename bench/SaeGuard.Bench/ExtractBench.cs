@@ -27,7 +27,7 @@ public sealed class ExtractBench : IBenchmark
         var batch = Enumerable.Range(0, 64).Select(_ => tok.Encode(string.Join(" ", Enumerable.Range(0, 80).Select(_ => words[rng.Next(words.Length)])), 64)).ToList();
         long tokens = batch.Sum(b => b.Length) * (long)reps;
 
-        var opts = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        using var opts = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "1");
         using var plain = new InferenceSession(BuiltInModels.MiniLmOnnx, opts);
         var shape = new long[] { 64, 64 };

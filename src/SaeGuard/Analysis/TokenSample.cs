@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SaeGuard.Activations;
 
 namespace SaeGuard.Analysis;
@@ -15,8 +16,7 @@ public sealed class SampleRow
 
     public static SampleRow From(ReadOnlySpan<float> row, long rowId, int docId, int l0)
     {
-        int nnz = 0;
-        foreach (var v in row) if (v != 0) nnz++;
+        int nnz = CountNonZero(row);
         // sparse costs 8 bytes per non-zero, dense 4 per feature
         if (nnz * 2 >= row.Length) return new SampleRow { RowId = rowId, DocId = docId, L0 = l0, Dense = row.ToArray() };
         var idx = new int[nnz]; var val = new float[nnz];
@@ -26,6 +26,21 @@ public sealed class SampleRow
     }
 
     public long Bytes => Dense != null ? Dense.Length * 4L : (Index?.Length ?? 0) * 8L;
+
+    /// <summary>
+    /// Kept out of line on purpose. With the count loop inlined, .NET 10.0's JIT made <see cref="From"/>
+    /// fully interruptible yet skipped the prolog zeroing of the stack slot of <c>idx</c> (first
+    /// assigned after the call-free loop), so a GC during the loop read stale stack data as an object
+    /// reference and crashed the process (seen in three test-host crash dumps; the dotnet/runtime#133754
+    /// class of GC hole). A call before the first assignment makes the JIT keep the zeroing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static int CountNonZero(ReadOnlySpan<float> row)
+    {
+        int nnz = 0;
+        foreach (var v in row) if (v != 0) nnz++;
+        return nnz;
+    }
 }
 
 /// <summary>The uniform token sample: rows in stream order; the first <see cref="RowsWithData"/> carry code rows for the PCA.</summary>

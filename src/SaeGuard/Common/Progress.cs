@@ -3,27 +3,36 @@ using System.Diagnostics;
 namespace SaeGuard.Common;
 
 /// <summary>
-/// A progress line on stderr: items done of total, a rate (e.g. tokens/s) and an ETA. Redraws at
-/// most a few times a second; when stderr is not a terminal it prints a plain line every few seconds.
+/// A progress line on stderr: items done of total, a rate (e.g. tokens/s) and an ETA. On a
+/// terminal it redraws in place a few times a second; when stderr is redirected (logs, CI) it
+/// prints a plain line at the start, every few seconds, and once at the end.
 /// </summary>
 public sealed class ProgressBar : IDisposable
 {
+    static readonly TimeSpan TerminalGap = TimeSpan.FromMilliseconds(250), LogGap = TimeSpan.FromSeconds(5);
+
     readonly string _label;
     readonly long _total;
     readonly string _unit;
     readonly Stopwatch _sw = Stopwatch.StartNew();
-    readonly bool _interactive = !Console.IsErrorRedirected;
-    readonly bool _quiet;
+    readonly TextWriter? _out;
+    readonly bool _interactive;
     long _done;
     long _rateCount;
     TimeSpan _lastDraw = TimeSpan.FromDays(-1);
     string _extra = "";
+    (long Done, string Extra)? _lastDrawn;
+    bool _disposed;
 
+    /// <summary>When set, bars made afterwards print nothing (tests, embedding hosts).</summary>
     public static bool Silent { get; set; }
 
     public ProgressBar(string label, long total, string unit = "items")
+        : this(label, total, unit, Silent ? null : Console.Error, !Console.IsErrorRedirected) { }
+
+    internal ProgressBar(string label, long total, string unit, TextWriter? output, bool interactive)
     {
-        _label = label; _total = total; _unit = unit; _quiet = Silent;
+        _label = label; _total = total; _unit = unit; _out = output; _interactive = interactive;
     }
 
     public long Done => _done;
@@ -36,24 +45,32 @@ public sealed class ProgressBar : IDisposable
         _rateCount += rateUnits < 0 ? items : rateUnits;
         if (extra != null) _extra = extra;
         var now = _sw.Elapsed;
-        var gap = _interactive ? TimeSpan.FromMilliseconds(250) : TimeSpan.FromSeconds(5);
-        if (now - _lastDraw >= gap || _done >= _total) { _lastDraw = now; Draw(final: false); }
+        bool reachedTotal = _total > 0 && _done >= _total && _lastDrawn?.Done < _total;
+        if (now - _lastDraw >= (_interactive ? TerminalGap : LogGap) || reachedTotal) { _lastDraw = now; Draw(final: false); }
     }
 
     void Draw(bool final)
     {
-        if (_quiet) return;
+        if (_out == null) return;
+        if (final && !_interactive && _lastDrawn == (_done, _extra)) return; // the last line already says it
+        _lastDrawn = (_done, _extra);
         double secs = Math.Max(1e-9, _sw.Elapsed.TotalSeconds);
         double rate = _rateCount / secs;
         string pct = _total > 0 ? $"{100.0 * _done / _total,5:F1}%" : "";
+        string count = _total > 0 ? $"{_done:N0}/{_total:N0} {pct}" : $"{_done:N0}";
         string eta = _total > 0 && _done > 0 && _done < _total
             ? "ETA " + Fmt(TimeSpan.FromSeconds(secs * (_total - _done) / _done)) : $"in {Fmt(_sw.Elapsed)}";
-        string line = $"{_label}: {_done:N0}/{_total:N0} {pct} | {rate:N0} {_unit}/s | {eta} {_extra}";
-        if (_interactive) Console.Error.Write("\r" + line.PadRight(100) + (final ? "\n" : ""));
-        else Console.Error.WriteLine(line);
+        string line = $"{_label}: {count} | {rate:N0} {_unit}/s | {eta} {_extra}".TrimEnd();
+        if (_interactive) _out.Write("\r" + line.PadRight(100) + (final ? "\n" : ""));
+        else _out.WriteLine(line);
     }
 
     static string Fmt(TimeSpan t) => t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss") : t.ToString(@"m\:ss");
 
-    public void Dispose() => Draw(final: true);
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        Draw(final: true);
+    }
 }

@@ -69,7 +69,9 @@ public sealed class OnnxTransformerSource : IActivationSource
             _tensor = blocks[layer].Output;
         }
         var bytes = graph.Outputs.Contains(_tensor) ? modelBytes : graph.WithExtraOutputs(new[] { _tensor });
-        var opts = new SessionOptions
+        // Held in a using: ONNX Runtime reads the options again after parsing the model, and a
+        // SessionOptions that only the native call still uses could be finalized mid-load.
+        using var opts = new SessionOptions
         {
             IntraOpNumThreads = threads > 0 ? threads : Environment.ProcessorCount,
             InterOpNumThreads = 1,

@@ -26,9 +26,9 @@ public class ForeignDumpTests
         var src = fortran ? Synthetic.Transpose(x, rows, w) : x;
         using var ms = new MemoryStream();
         ms.Write(header);
+        Span<byte> b = stackalloc byte[8];
         foreach (var v in src)
         {
-            Span<byte> b = stackalloc byte[8];
             switch (descr)
             {
                 case "<f4": BinaryPrimitives.WriteSingleLittleEndian(b, v); ms.Write(b[..4]); break;
