@@ -75,6 +75,8 @@ public sealed class RealProbeData : IDisposable
     public string JailbreakActs => Dir["jailbreak_acts"];
     public string Sae => Dir["sae"];
     public double ExtractSeconds { get; }
+    public double SaeSeconds { get; }
+    public SaeGuard.Sae.Training.SaeTrainResult? TrainReport { get; }
 
     public RealProbeData()
     {
@@ -97,8 +99,11 @@ public sealed class RealProbeData : IDisposable
             Extractor.Run(source, train, TrainActs);
             Extractor.Run(source, jailbreaks, JailbreakActs);
         }
-        SaeLensFormat.Save(TestSaes.Exemplar(ActivationDump.Open(TrainActs), 2048, 32, seed: 1), Sae);
         ExtractSeconds = sw.Elapsed.TotalSeconds;
+        // A TopK SAE trained here the way a user would (`saeguard train`), not a stand-in.
+        TrainReport = SaeGuard.Sae.Training.SaeTrainer.Run(ActivationDump.Open(TrainActs),
+            new SaeGuard.Sae.Training.SaeTrainOptions { Arch = "topk", Expansion = 8, K = 32, Tokens = 400_000, BatchSize = 2048, Seed = 1 }, Sae);
+        SaeSeconds = sw.Elapsed.TotalSeconds - ExtractSeconds;
         sw.Restart();
         (ProbeExitCode, _, ProbeStderr) = CliHarness.Run("probe", "--acts", TrainActs, "--sae", Sae, "--out", Probe, "--test", JailbreakActs);
         ProbeSeconds = sw.Elapsed.TotalSeconds;
