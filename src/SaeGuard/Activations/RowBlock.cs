@@ -18,8 +18,7 @@ public sealed class RowBlock
     /// <summary>The same rows without special tokens.</summary>
     public RowBlock WithoutSpecial()
     {
-        int keep = 0;
-        foreach (var s in IsSpecial) if (!s) keep++;
+        int keep = CountOrdinary(IsSpecial, Rows);
         if (keep == Rows) return this;
         var data = new float[keep * D];
         var rowIds = new long[keep]; var docs = new int[keep]; var pos = new int[keep]; var tok = new int[keep];
@@ -32,5 +31,18 @@ public sealed class RowBlock
             j++;
         }
         return new RowBlock { Data = data, Rows = keep, D = D, RowIds = rowIds, DocIds = docs, Positions = pos, TokenIds = tok, IsSpecial = new bool[keep] };
+    }
+
+    /// <summary>
+    /// Out of line on purpose: a call-free count loop ahead of the first array allocation is the
+    /// shape in which .NET 10.0's JIT reported not-yet-written stack slots to the GC (see
+    /// <c>SampleRow.CountNonZero</c>).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static int CountOrdinary(bool[] isSpecial, int rows)
+    {
+        int keep = 0;
+        for (int i = 0; i < rows; i++) if (!isSpecial[i]) keep++;
+        return keep;
     }
 }
