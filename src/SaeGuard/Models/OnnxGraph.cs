@@ -4,8 +4,9 @@ namespace SaeGuard.Models;
 
 /// <summary>
 /// A minimal reader of an ONNX ModelProto's graph (nodes, inputs, outputs, float initializers) by
-/// raw protobuf wire parsing, and an editor that appends graph outputs. Enough to locate a layer's
-/// hidden state by graph structure and expose it, without generated protobuf classes.
+/// raw protobuf wire parsing, and an editor that sets graph outputs. Enough to locate a layer's
+/// hidden state by graph structure and expose it (pruning the nodes after it), without generated
+/// protobuf classes.
 /// </summary>
 public sealed class OnnxGraph
 {
@@ -108,28 +109,82 @@ public sealed class OnnxGraph
 
     public bool IsInitializer(string name) => _initializers.ContainsKey(name);
 
+    /// <summary>True when a node produces <paramref name="name"/>, or it is a graph input or initializer.</summary>
+    public bool HasTensor(string name) =>
+        Inputs.Contains(name) || _initializers.ContainsKey(name) || Nodes.Any(n => n.Outputs.Contains(name));
+
     /// <summary>Returns a copy of the model with extra float graph outputs (names of existing tensors).</summary>
     public byte[] WithExtraOutputs(IEnumerable<string> names)
     {
-        var extra = new MemoryStream();
-        foreach (var name in names)
+        var graph = new MemoryStream(_graphLen + 64);
+        graph.Write(_model, _graphStart, _graphLen);
+        foreach (var name in names) graph.Write(OutputValueInfo(name));
+        return WithGraph(graph.ToArray());
+    }
+
+    /// <summary>
+    /// Returns a copy of the model whose only output is <paramref name="tensor"/> and whose nodes are
+    /// just those it depends on: capturing block N then skips the blocks after it. Graphs with
+    /// control flow (If/Loop/Scan, whose subgraphs may read outer tensors) keep all their nodes and
+    /// get the tensor as an extra output instead.
+    /// </summary>
+    public byte[] PrunedTo(string tensor)
+    {
+        if (Nodes.Any(n => n.OpType is "If" or "Loop" or "Scan"))
+            return Outputs.Contains(tensor) ? _model : WithExtraOutputs(new[] { tensor });
+        var producer = new Dictionary<string, Node>();
+        foreach (var n in Nodes) foreach (var o in n.Outputs) if (o.Length > 0) producer[o] = n;
+        var keep = new HashSet<int>();
+        var todo = new Stack<string>();
+        todo.Push(tensor);
+        while (todo.Count > 0)
+            if (producer.TryGetValue(todo.Pop(), out var n) && keep.Add(n.Index))
+                foreach (var i in n.Inputs) if (i.Length > 0) todo.Push(i);
+
+        var graph = new MemoryStream(_graphLen);
+        int nodeIndex = 0;
+        bool outputKept = false;
+        int p = _graphStart, end = _graphStart + _graphLen;
+        while (p < end)
         {
-            // ValueInfoProto { name = 1; type = 2 { tensor_type = 1 { elem_type = 1 (FLOAT) } } }
-            var tensorType = Concat(TagBytes(1, 0), VarintBytes(1));
-            var typeProto = Concat(TagBytes(1, 2), VarintBytes((ulong)tensorType.Length), tensorType);
-            var nameBytes = Encoding.UTF8.GetBytes(name);
-            var vi = Concat(TagBytes(1, 2), VarintBytes((ulong)nameBytes.Length), nameBytes,
-                            TagBytes(2, 2), VarintBytes((ulong)typeProto.Length), typeProto);
-            extra.Write(TagBytes(12, 2)); extra.Write(VarintBytes((ulong)vi.Length)); extra.Write(vi);
+            int tagStart = p;
+            var (field, wire) = Tag(_model, ref p);
+            int valueStart = p;
+            Skip(_model, ref p, wire);
+            bool copy = true;
+            if (field == 1 && wire == 2) copy = keep.Contains(nodeIndex++);
+            else if (field == 12 && wire == 2)
+            {
+                int q = valueStart, len = (int)Varint(_model, ref q);
+                copy = ReadValueInfoName(q, len) == tensor;
+                outputKept |= copy;
+            }
+            if (copy) graph.Write(_model, tagStart, p - tagStart);
         }
-        var add = extra.ToArray();
-        var newGraphLen = _graphLen + add.Length;
-        var result = new MemoryStream(_model.Length + add.Length + 8);
+        if (!outputKept) graph.Write(OutputValueInfo(tensor));
+        return WithGraph(graph.ToArray());
+    }
+
+    /// <summary>A graph output entry (field 12) for a float tensor of unspecified shape.</summary>
+    static byte[] OutputValueInfo(string name)
+    {
+        // ValueInfoProto { name = 1; type = 2 { tensor_type = 1 { elem_type = 1 (FLOAT) } } }
+        var tensorType = Concat(TagBytes(1, 0), VarintBytes(1));
+        var typeProto = Concat(TagBytes(1, 2), VarintBytes((ulong)tensorType.Length), tensorType);
+        var nameBytes = Encoding.UTF8.GetBytes(name);
+        var vi = Concat(TagBytes(1, 2), VarintBytes((ulong)nameBytes.Length), nameBytes,
+                        TagBytes(2, 2), VarintBytes((ulong)typeProto.Length), typeProto);
+        return Concat(TagBytes(12, 2), VarintBytes((ulong)vi.Length), vi);
+    }
+
+    /// <summary>The model with its graph message replaced.</summary>
+    byte[] WithGraph(byte[] graph)
+    {
+        var result = new MemoryStream(_model.Length - _graphLen + graph.Length + 8);
         result.Write(_model, 0, _graphTagStart);
         result.Write(TagBytes(7, 2));
-        result.Write(VarintBytes((ulong)newGraphLen));
-        result.Write(_model, _graphStart, _graphLen);
-        result.Write(add);
+        result.Write(VarintBytes((ulong)graph.Length));
+        result.Write(graph);
         result.Write(_model, _graphStart + _graphLen, _model.Length - _graphStart - _graphLen);
         return result.ToArray();
     }

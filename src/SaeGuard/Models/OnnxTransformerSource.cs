@@ -53,6 +53,8 @@ public sealed class OnnxTransformerSource : IActivationSource
         var blocks = LayerNormLocator.BlockOutputs(norms);
         if (hookTensor != null)
         {
+            if (!graph.HasTensor(hookTensor))
+                throw new UserError($"Model '{modelName}' has no tensor named '{hookTensor}' (--hook-tensor names a node output of the ONNX graph, e.g. one shown by Netron).");
             _tensor = hookTensor;
             LayerCount = blocks?.Count ?? 0;
             Layer = layer;
@@ -68,7 +70,7 @@ public sealed class OnnxTransformerSource : IActivationSource
             Layer = layer;
             _tensor = blocks[layer].Output;
         }
-        var bytes = graph.Outputs.Contains(_tensor) ? modelBytes : graph.WithExtraOutputs(new[] { _tensor });
+        var bytes = graph.PrunedTo(_tensor);
         // Held in a using: ONNX Runtime reads the options again after parsing the model, and a
         // SessionOptions that only the native call still uses could be finalized mid-load.
         using var opts = new SessionOptions
