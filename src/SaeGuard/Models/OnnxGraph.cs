@@ -123,8 +123,8 @@ public sealed class OnnxGraph
     }
 
     /// <summary>
-    /// Returns a copy of the model whose only output is <paramref name="tensor"/> and whose nodes are
-    /// just those it depends on: capturing block N then skips the blocks after it. Graphs with
+    /// Returns a copy of the model whose only output is <paramref name="tensor"/> and whose nodes (and
+    /// initializers) are just those it depends on: capturing block N then skips the blocks after it. Graphs with
     /// control flow (If/Loop/Scan, whose subgraphs may read outer tensors) keep all their nodes and
     /// get the tensor as an extra output instead.
     /// </summary>
@@ -141,6 +141,9 @@ public sealed class OnnxGraph
             if (producer.TryGetValue(todo.Pop(), out var n) && keep.Add(n.Index))
                 foreach (var i in n.Inputs) if (i.Length > 0) todo.Push(i);
 
+        var used = new HashSet<string>(Nodes.Where(n => keep.Contains(n.Index)).SelectMany(n => n.Inputs));
+        used.Add(tensor);
+
         var graph = new MemoryStream(_graphLen);
         int nodeIndex = 0;
         bool outputKept = false;
@@ -153,6 +156,14 @@ public sealed class OnnxGraph
             Skip(_model, ref p, wire);
             bool copy = true;
             if (field == 1 && wire == 2) copy = keep.Contains(nodeIndex++);
+            else if (field == 5 && wire == 2) copy = used.Contains(InitializerName(valueStart));
+            else if (field == 11 && wire == 2)
+            {
+                // older exporters also list initializers as graph inputs: drop those of dropped initializers
+                int q = valueStart, len = (int)Varint(_model, ref q);
+                var name = ReadValueInfoName(q, len);
+                copy = !_initializers.ContainsKey(name) || used.Contains(name);
+            }
             else if (field == 12 && wire == 2)
             {
                 int q = valueStart, len = (int)Varint(_model, ref q);
@@ -163,6 +174,15 @@ public sealed class OnnxGraph
         }
         if (!outputKept) graph.Write(OutputValueInfo(tensor));
         return WithGraph(graph.ToArray());
+    }
+
+    /// <summary>The name of the initializer (TensorProto) whose length-prefixed bytes start at <paramref name="p"/>.</summary>
+    string InitializerName(int p)
+    {
+        int len = (int)Varint(_model, ref p);
+        foreach (var (f, w, fs, fl) in Fields(_model, p, p + len))
+            if (f == 8 && w == 2) return Str(fs, fl);
+        return "";
     }
 
     /// <summary>A graph output entry (field 12) for a float tensor of unspecified shape.</summary>
