@@ -156,18 +156,16 @@ public sealed class OnnxGraph
             Skip(_model, ref p, wire);
             bool copy = true;
             if (field == 1 && wire == 2) copy = keep.Contains(nodeIndex++);
-            else if (field == 5 && wire == 2) copy = used.Contains(InitializerName(valueStart));
+            else if (field == 5 && wire == 2) copy = used.Contains(NameOf(valueStart, TensorNameField));
             else if (field == 11 && wire == 2)
             {
                 // older exporters also list initializers as graph inputs: drop those of dropped initializers
-                int q = valueStart, len = (int)Varint(_model, ref q);
-                var name = ReadValueInfoName(q, len);
+                var name = NameOf(valueStart, ValueInfoNameField);
                 copy = !_initializers.ContainsKey(name) || used.Contains(name);
             }
             else if (field == 12 && wire == 2)
             {
-                int q = valueStart, len = (int)Varint(_model, ref q);
-                copy = ReadValueInfoName(q, len) == tensor;
+                copy = NameOf(valueStart, ValueInfoNameField) == tensor;
                 outputKept |= copy;
             }
             if (copy) graph.Write(_model, tagStart, p - tagStart);
@@ -176,12 +174,14 @@ public sealed class OnnxGraph
         return WithGraph(graph.ToArray());
     }
 
-    /// <summary>The name of the initializer (TensorProto) whose length-prefixed bytes start at <paramref name="p"/>.</summary>
-    string InitializerName(int p)
+    const int TensorNameField = 8, ValueInfoNameField = 1;
+
+    /// <summary>The name (string field <paramref name="nameField"/>) of the length-prefixed message starting at <paramref name="p"/>.</summary>
+    string NameOf(int p, int nameField)
     {
         int len = (int)Varint(_model, ref p);
         foreach (var (f, w, fs, fl) in Fields(_model, p, p + len))
-            if (f == 8 && w == 2) return Str(fs, fl);
+            if (f == nameField && w == 2) return Str(fs, fl);
         return "";
     }
 

@@ -2,6 +2,7 @@ using SaeGuard.Activations;
 using SaeGuard.Data;
 using SaeGuard.Models;
 using SaeGuard.Sae;
+using SaeGuard.Sae.Training;
 using SaeGuard.Tests.Infrastructure;
 
 namespace SaeGuard.Tests.Probes;
@@ -76,7 +77,7 @@ public sealed class RealProbeData : IDisposable
     public string Sae => Dir["sae"];
     public double ExtractSeconds { get; }
     public double SaeSeconds { get; }
-    public SaeGuard.Sae.Training.SaeTrainResult? TrainReport { get; }
+    public SaeTrainResult? TrainReport { get; }
 
     public RealProbeData()
     {
@@ -101,8 +102,8 @@ public sealed class RealProbeData : IDisposable
         }
         ExtractSeconds = sw.Elapsed.TotalSeconds;
         // A TopK SAE trained here the way a user would (`saeguard train`), not a stand-in.
-        TrainReport = SaeGuard.Sae.Training.SaeTrainer.Run(ActivationDump.Open(TrainActs),
-            new SaeGuard.Sae.Training.SaeTrainOptions { Arch = "topk", Expansion = 8, K = 32, Tokens = 400_000, BatchSize = 2048, Seed = 1 }, Sae);
+        TrainReport = SaeTrainer.Run(ActivationDump.Open(TrainActs),
+            new SaeTrainOptions { Arch = "topk", Expansion = 8, K = 32, Tokens = 400_000, BatchSize = 2048, Seed = 1 }, Sae);
         SaeSeconds = sw.Elapsed.TotalSeconds - ExtractSeconds;
         sw.Restart();
         (ProbeExitCode, _, ProbeStderr) = CliHarness.Run("probe", "--acts", TrainActs, "--sae", Sae, "--out", Probe, "--test", JailbreakActs);
