@@ -1,9 +1,18 @@
 namespace SaeGuard.Models;
 
 /// <summary>A text turned into model tokens: ids, their texts, and which are special ([CLS], [SEP], BOS…).</summary>
+/// <remarks>
+/// When a chat template wraps the text, every token the template added (role markers, turn
+/// separators, the assistant-start header) is flagged in <see cref="IsTemplate"/> and also in
+/// <see cref="IsSpecial"/>, so consumers that skip special tokens pool over the user's own tokens;
+/// the last token of a templated text is the assistant-start position (`--pooling last`).
+/// </remarks>
 public sealed record TokenizedText(int[] Ids, bool[] IsSpecial, bool Truncated)
 {
     public int Length => Ids.Length;
+
+    /// <summary>Per token: added by the chat template (null when no template was applied).</summary>
+    public bool[]? IsTemplate { get; init; }
 }
 
 /// <summary>
