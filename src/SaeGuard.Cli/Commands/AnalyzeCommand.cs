@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SaeGuard.Analysis;
+using SaeGuard.Activations;
 using SaeGuard.Common;
 
 namespace SaeGuard.Cli.Commands;
@@ -18,10 +19,13 @@ static class AnalyzeCommand
         var seed = CommonOptions.Seed();
         var threads = CommonOptions.Threads();
         var json = CommonOptions.Json();
+        var force = CommonOptions.Force(); var nonfinite = CommonOptions.NonFinite();
         var cmd = new Command("analyze", "Feature statistics, the seven plots and an automatic diagnosis (sparse/dense/suspicious; H1 weak sparsity, H2 bias/offset, H3 normalisation mismatch, AXIS wrong axis/tensor) of SAE codes.")
-        { dump, output, sae, sample, pca, includeSpecial, pcaMemory, seed, threads, json };
+        { dump, output, sae, sample, pca, includeSpecial, pcaMemory, seed, threads, json, force, nonfinite };
         cmd.SetAction(p => CliRunner.Run(() =>
         {
+            OutputPolicy.Folder(p.GetValue(output)!, "report", p.GetValue(force), p.GetValue(dump), p.GetValue(sae));
+            NonFiniteRows.Use(p.GetValue(nonfinite));
             int n = p.GetValue(sample);
             if (n < 0) throw new UserError($"--sample-tokens must be ≥ 0, got {n}.");
             if (p.GetValue(pcaMemory) <= 0) throw new UserError("--pca-memory-mb must be positive.");
@@ -35,6 +39,7 @@ static class AnalyzeCommand
             var result = AnalysisRunner.Run(input, options, mode);
             var outDir = p.GetValue(output)!;
             AnalysisReport.Write(outDir, result);
+            if (NonFiniteRows.Summary("analyze") is { } dropped) Console.Error.WriteLine(dropped);
             var d = result.Diagnosis;
             var supported = d.Supported.Select(h => h.Id).ToList();
             Console.Error.WriteLine($"analyze: {result.Stats.Tokens:N0} tokens × {result.Stats.Width:N0} features in {result.Seconds:F1}s → {Path.GetFullPath(outDir)}");

@@ -26,8 +26,9 @@ static class ClassifyCommand
         var tokens = new Option<bool>("--tokens") { Description = "JSONL only: add each token's activations of the top features." };
         var model = new Option<string?>("--model") { Description = "Model file, when it is no longer where probe.json says." };
         var json = CommonOptions.Json();
+        var force = CommonOptions.Force(); var csvLenient = CommonOptions.CsvLenient();
         var cmd = new Command("classify", "Score texts as harmful or benign with a saved probe, with the SAE features that drove each score.")
-        { probe, text, input, textCol, labelCol, format, output, use, threshold, top, batch, tokens, model, json };
+        { probe, text, input, textCol, labelCol, format, output, use, threshold, top, batch, tokens, model, json, force, csvLenient };
         cmd.SetAction(p => CliRunner.Run(() =>
         {
             var texts = p.GetValue(text) ?? Array.Empty<string>();
@@ -39,8 +40,9 @@ static class ClassifyCommand
             if (outPath != null && !jsonl && !outPath.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
                 throw new UserError($"--out must end in .csv or .jsonl, got '{outPath}'.");
             if (p.GetValue(batch) < 1) throw new UserError("--batch must be at least 1.");
+            if (outPath != null) OutputPolicy.File(outPath, p.GetValue(force), file, p.GetValue(probe), p.GetValue(model));
             var docs = file != null
-                ? CorpusReader.Read(file, new CorpusReadOptions { Format = p.GetValue(format)!, TextColumn = p.GetValue(textCol), LabelColumn = p.GetValue(labelCol) }).ToList()
+                ? CorpusReader.Read(file, new CorpusReadOptions { Format = p.GetValue(format)!, TextColumn = p.GetValue(textCol), LabelColumn = p.GetValue(labelCol), CsvLenient = p.GetValue(csvLenient) }).ToList()
                 : texts.Select(t => new DocRecord { Text = t }).ToList();
             using var guard = GuardClassifier.Load(p.GetValue(probe)!, p.GetValue(model));
             var opts = new ScoreOptions { Probe = p.GetValue(use), Threshold = p.GetValue(threshold), TopFeatures = p.GetValue(top), IncludeTokens = jsonl && p.GetValue(tokens) };

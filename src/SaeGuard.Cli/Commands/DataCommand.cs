@@ -28,12 +28,16 @@ static class DataCommand
         var total = new Option<long?>("--total") { Description = "Override the recipe's total (examples or tokens, as the recipe's 'by')." };
         var threads = CommonOptions.Threads();
         var json = CommonOptions.Json();
+        var force = CommonOptions.Force();
         var cmd = new Command("mix", "Mix sources into corpus.jsonl at target shares by examples or tokens, with dedup; prints the source table.")
-        { recipe, output, seed, total, threads, json };
+        { recipe, output, seed, total, threads, json, force };
         cmd.SetAction(p => CliRunner.Run(() =>
         {
             var r = MixRecipe.Load(p.GetValue(recipe)!);
             r = r with { Seed = p.GetValue(seed) ?? r.Seed, Total = p.GetValue(total) ?? r.Total };
+            string?[] mixInputs = [p.GetValue(recipe), .. r.Sources.SelectMany(s => s.Paths)];
+            if (OutPaths(p.GetValue(output)!).Summary == null) OutputPolicy.File(p.GetValue(output)!, p.GetValue(force), mixInputs);
+            else OutputPolicy.FolderInPlace(p.GetValue(output)!, "mix", p.GetValue(force), mixInputs);
             if (r.Total is <= 0) throw new UserError($"--total must be positive, got {r.Total}.");
             using var counter = TokenCounter.ForModel(r.Model, r.Tokenizer, r.MaxLength);
             var result = CorpusMixer.Mix(r, counter, p.GetValue(threads));
@@ -111,11 +115,13 @@ static class DataCommand
         var output = CommonOptions.Required("--out", "Folder for the plots (PNG, dark, 200 DPI).");
         var threads = CommonOptions.Threads();
         var json = CommonOptions.Json();
-        var cmd = new Command("viz", "Plot source shares (examples, tokens), token-length histograms per source, labels and categories.") { output, threads, json };
+        var force = CommonOptions.Force();
+        var cmd = new Command("viz", "Plot source shares (examples, tokens), token-length histograms per source, labels and categories.") { output, threads, json, force };
         inputs.AddTo(cmd);
         tok.AddTo(cmd);
         cmd.SetAction(p => CliRunner.Run(() =>
         {
+            OutputPolicy.FolderInPlace(p.GetValue(output)!, "plots", p.GetValue(force), inputs.Paths(p));
             var docs = inputs.Read(p);
             using var counter = tok.Open(p);
             var tokens = counter.CountAll(docs.Select(d => d.Text).ToList(), "count tokens", p.GetValue(threads));
@@ -141,10 +147,16 @@ static class DataCommand
         readonly Option<string?> _label = new("--label") { Description = "Label every row: harmful or benign." };
         readonly Option<string?> _category = new("--category") { Description = "Category for every row." };
         readonly Option<int> _maxDocs = new("--max-docs") { Description = "Read at most this many documents per input (0 = all).", DefaultValueFactory = _ => 0 };
+        readonly Option<bool> _csvLenient = CommonOptions.CsvLenient();
+
+        /// <summary>Every file these options read (for the output policy).</summary>
+        public string?[] Paths(ParseResult p) => p.GetValue(_recipe) is { } r
+            ? [r, .. MixRecipe.Load(r).Sources.SelectMany(s => s.Paths)]
+            : p.GetValue(_input) ?? [];
 
         public void AddTo(Command cmd)
         {
-            foreach (var o in new Option[] { _input, _recipe, _format, _turns, _textCol, _labelCol, _catCol, _label, _category, _maxDocs }) cmd.Options.Add(o);
+            foreach (var o in new Option[] { _input, _recipe, _format, _turns, _textCol, _labelCol, _catCol, _label, _category, _maxDocs, _csvLenient }) cmd.Options.Add(o);
         }
 
         public List<DocRecord> Read(ParseResult p)
@@ -165,7 +177,7 @@ static class DataCommand
             {
                 Format = p.GetValue(_format)!, Turns = p.GetValue(_turns),
                 TextColumn = p.GetValue(_textCol), LabelColumn = p.GetValue(_labelCol), CategoryColumn = p.GetValue(_catCol),
-                FixedLabel = p.GetValue(_label), FixedCategory = p.GetValue(_category),
+                FixedLabel = p.GetValue(_label), FixedCategory = p.GetValue(_category), CsvLenient = p.GetValue(_csvLenient),
             };
             foreach (var f in files) docs.AddRange(Capped(CorpusReader.Read(f, opts), cap));
             return docs;

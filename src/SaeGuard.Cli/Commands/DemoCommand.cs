@@ -32,8 +32,7 @@ static class DemoCommand
 
     static int Run(string outDir, int seed, bool json)
     {
-        outDir = Path.GetFullPath(outDir);
-        Directory.CreateDirectory(outDir);
+        outDir = OutputPolicy.FolderInPlace(outDir, "demo", force: false);
         string P(string name) => Path.Combine(outDir, name);
         var timings = new List<(string Stage, double Seconds)>();
         var s = seed.ToString();
@@ -47,7 +46,7 @@ static class DemoCommand
         Stage("probe", timings, "probe", "--acts", P("acts"), "--sae", P("sae"), "--out", P("probe"), "--seed", s);
         var examples = P("examples.csv");
         AtomicFile.WriteAllText(examples, "text\n" + string.Join("\n", Examples.Select(e => "\"" + e.Replace("\"", "\"\"") + "\"")) + "\n");
-        Stage("classify", timings, "classify", "--probe", P("probe"), "--input", examples, "--text-column", "text", "--out", P("classify.csv"));
+        Stage("classify", timings, "classify", "--probe", P("probe"), "--input", examples, "--text-column", "text", "--out", P("classify.csv"), "--force");
 
         var summary = DemoSummary.Read(outDir, timings);
         if (json) CliRunner.PrintJson(summary.ToJson());

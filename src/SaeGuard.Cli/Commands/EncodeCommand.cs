@@ -14,12 +14,15 @@ static class EncodeCommand
         var output = CommonOptions.Required("--out", "Output codes dump folder.");
         var dtype = new Option<string>("--dtype") { Description = "f16 or f32 storage of the code values.", DefaultValueFactory = _ => "f16" };
         var json = CommonOptions.Json();
+        var force = CommonOptions.Force(); var nonfinite = CommonOptions.NonFinite();
         var cmd = new Command("encode", "Encode an activations dump with an SAE into a codes dump (same folder layout, sparse top-k rows).")
-        { acts, sae, output, dtype, json };
+        { acts, sae, output, dtype, json, force, nonfinite };
         cmd.SetAction(p => CliRunner.Run(() =>
         {
             var dt = p.GetValue(dtype)!;
             if (dt != "f16" && dt != "f32") throw new UserError($"--dtype must be f16 or f32, got '{dt}'.");
+            OutputPolicy.Folder(p.GetValue(output)!, "codes", p.GetValue(force), p.GetValue(acts), p.GetValue(sae));
+            NonFiniteRows.Use(p.GetValue(nonfinite));
             var dump = ActivationDump.Open(p.GetValue(acts)!);
             var saeDir = p.GetValue(sae)!;
             var model = SaeLensFormat.Load(saeDir);

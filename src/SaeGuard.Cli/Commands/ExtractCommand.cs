@@ -30,12 +30,15 @@ static class ExtractCommand
         var chatTemplate = GgufCliOptions.ChatTemplate();
         var threads = CommonOptions.Threads();
         var json = CommonOptions.Json();
+        var force = CommonOptions.Force(); var nonfinite = CommonOptions.NonFinite(); var csvLenient = CommonOptions.CsvLenient();
         var cmd = new Command("extract", "Capture one layer's residual stream for every token of a corpus into a dump folder.")
-        { model, layer, input, output, format, turns, textCol, labelCol, catCol, label, category, maxTokens, maxDocs, dtype, tokenizer, hookTensor, maxLength, chatTemplate, threads, json };
+        { model, layer, input, output, format, turns, textCol, labelCol, catCol, label, category, maxTokens, maxDocs, dtype, tokenizer, hookTensor, maxLength, chatTemplate, threads, json, force, nonfinite, csvLenient };
         cmd.SetAction(p => CliRunner.Run(() =>
         {
             var dt = p.GetValue(dtype)!;
             if (dt != "f16" && dt != "f32") throw new UserError($"--dtype must be f16 or f32, got '{dt}'.");
+            OutputPolicy.Folder(p.GetValue(output)!, "dump", p.GetValue(force), [.. p.GetValue(input)!, p.GetValue(model), p.GetValue(tokenizer)]);
+            NonFiniteRows.Use(p.GetValue(nonfinite));
             var docs = new List<DocRecord>();
             var files = p.GetValue(input)!;
             string? PerInput(Option<string[]> o, int i)
@@ -54,7 +57,7 @@ static class ExtractCommand
                 {
                     Format = p.GetValue(format)!, Turns = p.GetValue(turns),
                     TextColumn = PerInput(textCol, fi), LabelColumn = p.GetValue(labelCol), CategoryColumn = p.GetValue(catCol),
-                    FixedLabel = PerInput(label, fi), FixedCategory = PerInput(category, fi),
+                    FixedLabel = PerInput(label, fi), FixedCategory = PerInput(category, fi), CsvLenient = p.GetValue(csvLenient),
                 };
                 var rows = CorpusReader.Read(file, opts);
                 int cap = p.GetValue(maxDocs);
@@ -62,6 +65,7 @@ static class ExtractCommand
             }
             using var source = GgufCliOptions.Open(p.GetValue(model)!, p.GetValue(layer), p.GetValue(tokenizer), p.GetValue(threads), p.GetValue(maxLength), p.GetValue(hookTensor), p.GetValue(chatTemplate));
             var summary = Extractor.Run(source, docs, p.GetValue(output)!, new ExtractOptions { F16 = dt == "f16", MaxTokens = p.GetValue(maxTokens) });
+            if (NonFiniteRows.Summary("extract") is { } dropped) Console.Error.WriteLine(dropped);
             Console.Error.WriteLine($"extract: {summary.Docs:N0} docs, {summary.Tokens:N0} tokens ({summary.TruncatedDocs} truncated to {source.MaxLength}) in {summary.Seconds:F1}s, {summary.TokensPerSecond:N0} tokens/s → {summary.OutDir}");
             if (p.GetValue(json)) CliRunner.PrintJson(new { summary.Docs, summary.Tokens, summary.TruncatedDocs, summary.Shards, summary.Seconds, tokens_per_s = summary.TokensPerSecond, out_dir = summary.OutDir, model = source.ModelName, layer = source.Layer, d = source.Width });
             return 0;

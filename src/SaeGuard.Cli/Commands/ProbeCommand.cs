@@ -30,10 +30,13 @@ static class ProbeCommand
         var decision = new Option<string>("--decision") { Description = "Probe classify uses by default: hybrid|sae|sae_topk|dense.", DefaultValueFactory = _ => ProbeKinds.Hybrid };
         var targetTpr = new Option<double>("--target-tpr") { Description = "Stored threshold = the one giving this TPR on out-of-fold training scores.", DefaultValueFactory = _ => 0.95 };
         var json = CommonOptions.Json();
+        var force = CommonOptions.Force(); var nonfinite = CommonOptions.NonFinite();
         var cmd = new Command("probe", "Train and compare harmful-prompt classifiers on SAE features vs a dense linear probe (cross-validated), and save a probe folder for classify/serve.")
-        { acts, sae, output, pooling, folds, seed, labels, matchLength, maxPerClass, maxFeatures, saeCMax, topK, c, test, testLabel, testText, testLabelCol, testCat, model, decision, targetTpr, json };
+        { acts, sae, output, pooling, folds, seed, labels, matchLength, maxPerClass, maxFeatures, saeCMax, topK, c, test, testLabel, testText, testLabelCol, testCat, model, decision, targetTpr, json, force, nonfinite };
         cmd.SetAction(p => CliRunner.Run(() =>
         {
+            Common.OutputPolicy.Folder(p.GetValue(output)!, "probe", p.GetValue(force), [.. p.GetValue(acts)!, p.GetValue(sae), .. p.GetValue(test) ?? [], p.GetValue(model)]);
+            Activations.NonFiniteRows.Use(p.GetValue(nonfinite));
             var read = new CorpusReadOptions
             {
                 TextColumn = p.GetValue(testText), LabelColumn = p.GetValue(testLabelCol),

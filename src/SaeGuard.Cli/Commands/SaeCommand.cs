@@ -24,10 +24,12 @@ static class SaeCommand
         var hookName = new Option<string?>("--hook-name") { Description = "Record this hook name in cfg.json metadata." };
         var layer = new Option<int?>("--layer") { Description = "Record this layer in cfg.json metadata." };
         var json = CommonOptions.Json();
+        var force = CommonOptions.Force();
         var cmd = new Command("convert", "Import an SAE made in Python (without running any of its code) and write it in SAELens layout.")
-        { from, to, format, map, prefix, arch, k, applyBDec, foldNorm, modelName, hookName, layer, json };
+        { from, to, format, map, prefix, arch, k, applyBDec, foldNorm, modelName, hookName, layer, json, force };
         cmd.SetAction(p => CliRunner.Run(() =>
         {
+            OutputPolicy.Folder(p.GetValue(to)!, "sae", p.GetValue(force), p.GetValue(from));
             var keyMap = new Dictionary<string, string>();
             foreach (var m in p.GetValue(map) ?? Array.Empty<string>())
             {

@@ -27,10 +27,13 @@ static class TrainCommand
         var includeSpecial = new Option<bool>("--include-special") { Description = "Also train on [CLS]/[SEP]/BOS/pad tokens." };
         var threads = CommonOptions.Threads();
         var json = CommonOptions.Json();
+        var force = CommonOptions.Force(); var nonfinite = CommonOptions.NonFinite();
         var cmd = new Command("train", "Train a sparse autoencoder on an activations dump (TopK/AuxK by default).")
-        { acts, output, arch, k, expansion, latents, l1, tokens, batch, lr, seed, resume, ckEvery, deadAfter, logEvery, includeSpecial, threads, json };
+        { acts, output, arch, k, expansion, latents, l1, tokens, batch, lr, seed, resume, ckEvery, deadAfter, logEvery, includeSpecial, threads, json, force, nonfinite };
         cmd.SetAction(p => CliRunner.Run(() =>
         {
+            OutputPolicy.FolderInPlace(p.GetValue(output)!, "sae", p.GetValue(force), p.GetValue(acts));
+            NonFiniteRows.Use(p.GetValue(nonfinite));
             var dump = ActivationDump.Open(p.GetValue(acts)!);
             var a = p.GetValue(arch)!.ToLowerInvariant();
             if (a == "standard") a = "relu";

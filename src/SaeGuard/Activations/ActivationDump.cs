@@ -120,7 +120,7 @@ public sealed class ActivationDump
             for (int i = 0; i < rows; i++) rowIds[i] = _shardStart[shard] + i;
             int[] Ints(string n) => r.Tensors.ContainsKey(n) ? r.ReadInts(n) : new int[rows];
             var special = r.Tensors.ContainsKey("is_special") ? r.ReadInts("is_special").Select(v => v != 0).ToArray() : new bool[rows];
-            return new RowBlock { Data = data, Rows = rows, D = D, RowIds = rowIds, DocIds = Ints("doc_id"), Positions = Ints("position"), TokenIds = Ints("token_id"), IsSpecial = special };
+            return NonFiniteRows.Apply(new RowBlock { Data = data, Rows = rows, D = D, RowIds = rowIds, DocIds = Ints("doc_id"), Positions = Ints("position"), TokenIds = Ints("token_id"), IsSpecial = special }, path);
         }
         catch (InvalidDataException e) { throw new UserError($"'{path}' is damaged: {e.Message}"); }
         catch (IOException e) when (e is not FileNotFoundException) { throw new UserError($"'{path}' could not be read: {e.Message}"); }

@@ -1,28 +1,39 @@
 namespace SaeGuard.Common;
 
 /// <summary>
-/// Writes an output folder or file through a temporary sibling and renames it into place on
-/// <see cref="Commit"/>; disposing without committing deletes the temporary, so a failed run
-/// never leaves a half-written output.
+/// Writes an output folder through a temporary sibling (<c>.NAME.tmp-PID-GUID</c>) and puts it in
+/// place on <see cref="Commit"/>; disposing without committing deletes the temporary, so a failed
+/// run never leaves a half-written output. An existing folder is replaced only when
+/// <see cref="OutputPolicy"/> allows it (empty, a SaeGuard output, or --force), and only through a
+/// swap: old renamed aside, new renamed in, old deleted. A crash at any point leaves the old or the
+/// new output whole; if it struck between the two renames, the next run writing there puts the old
+/// one back (<see cref="StaleTemporaries"/>).
 /// </summary>
 public sealed class AtomicDirectory : IDisposable
 {
     public string FinalPath { get; }
     public string TempPath { get; }
+    public string Kind { get; }
     bool _committed;
 
-    public AtomicDirectory(string finalPath, bool overwrite = true)
+    /// <summary>Set SAEGUARD_CRASH_AT to a swap step (written, aside, swapped) to kill the process there (tests).</summary>
+    public const string CrashVariable = "SAEGUARD_CRASH_AT";
+
+    /// <param name="kind">The output kind recorded in the marker (default: what the command's policy check said).</param>
+    public AtomicDirectory(string finalPath, string? kind = null)
     {
-        FinalPath = Path.GetFullPath(finalPath);
+        FinalPath = Path.GetFullPath(finalPath).TrimEnd(Path.DirectorySeparatorChar);
+        var approval = OutputPolicy.ApprovalFor(FinalPath);
+        Kind = kind ?? approval?.Kind ?? "output";
         var parent = Path.GetDirectoryName(FinalPath) ?? ".";
         try { Directory.CreateDirectory(parent); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new UserError($"Cannot create output folder '{parent}': {e.Message}");
         }
-        if (!overwrite && Directory.Exists(FinalPath) && Directory.EnumerateFileSystemEntries(FinalPath).Any())
-            throw new UserError($"Output folder '{FinalPath}' already exists and is not empty.");
-        TempPath = Path.Combine(parent, $".{Path.GetFileName(FinalPath)}.tmp-{Guid.NewGuid():N}");
+        CheckReplaceable(approval);
+        StaleTemporaries.SweepBeside(FinalPath);
+        TempPath = StaleTemporaries.TempName(FinalPath);
         try { Directory.CreateDirectory(TempPath); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -30,13 +41,47 @@ public sealed class AtomicDirectory : IDisposable
         }
     }
 
+    void CheckReplaceable(OutputApproval? approval)
+    {
+        if (System.IO.File.Exists(FinalPath))
+            throw new UserError($"Output '{FinalPath}' is a file; a folder is never written over a file.");
+        if (Directory.Exists(FinalPath) && approval is not { Force: true })
+            OutputPolicy.RequireReplaceable(FinalPath, approval?.Kind);
+    }
+
     public string File(string relative) => Path.Combine(TempPath, relative);
 
     public void Commit()
     {
-        if (Directory.Exists(FinalPath)) Directory.Delete(FinalPath, recursive: true);
-        Directory.Move(TempPath, FinalPath);
+        OutputMarker.Write(TempPath, Kind);
+        CrashPoint("written");
+        var approval = OutputPolicy.ApprovalFor(FinalPath);
+        CheckReplaceable(approval);
+        if (!Directory.Exists(FinalPath))
+        {
+            Directory.Move(TempPath, FinalPath);
+            _committed = true;
+            return;
+        }
+        var aside = StaleTemporaries.AsideName(FinalPath);
+        Directory.Move(FinalPath, aside);
+        CrashPoint("aside");
+        try { Directory.Move(TempPath, FinalPath); }
+        catch
+        {
+            try { Directory.Move(aside, FinalPath); } catch (IOException) { }
+            throw;
+        }
         _committed = true;
+        CrashPoint("swapped");
+        try { Directory.Delete(aside, recursive: true); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    static void CrashPoint(string step)
+    {
+        if (Environment.GetEnvironmentVariable(CrashVariable) == step)
+            System.Diagnostics.Process.GetCurrentProcess().Kill();
     }
 
     public void Dispose()
@@ -60,7 +105,8 @@ public static class AtomicFile
         {
             throw new UserError($"Cannot create folder '{dir}': {e.Message}");
         }
-        var tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.tmp-{Guid.NewGuid():N}");
+        if (Directory.Exists(full)) throw new UserError($"Cannot write the file '{full}': a folder is there.");
+        var tmp = StaleTemporaries.TempName(full);
         try
         {
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))

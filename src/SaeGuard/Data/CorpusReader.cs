@@ -18,6 +18,8 @@ public sealed record CorpusReadOptions
     public string? Source { get; init; }
     /// <summary>Conversation formats (sharegpt, hh-rlhf): first | all | conversation (null = first).</summary>
     public string? Turns { get; init; }
+    /// <summary>Read CSV with broken quoting as best the parser can instead of refusing it (--csv-lenient).</summary>
+    public bool CsvLenient { get; init; }
 }
 
 /// <summary>
@@ -116,7 +118,8 @@ public static class CorpusReader
     static IEnumerable<DocRecord> ReadCsv(string path, CorpusReadOptions o)
     {
         if (new FileInfo(path).Length == 0) throw new UserError($"'{path}' is empty.");
-        CheckBalancedQuotes(path);
+        char sepChar = path.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase) ? '\t' : ',';
+        if (!o.CsvLenient) global::SaeGuard.Data.Formats.CsvQuoting.Validate(path, sepChar);
         var sepOpts = Sep.Reader(r => r with { Unescape = true, DisableColCountCheck = false, Sep = path.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase) ? new Sep('\t') : new Sep(',') });
         SepReader reader;
         try { reader = sepOpts.FromFile(path); }
@@ -147,21 +150,6 @@ public static class CorpusReader
                 yield return Make(path, row, text, labelCol != null ? r[labelCol].ToString() : null, catCol != null ? r[catCol].ToString() : null, o);
             }
         }
-    }
-
-    /// <summary>An odd number of quote characters means a quoted field never closes.</summary>
-    static void CheckBalancedQuotes(string path)
-    {
-        long quotes = 0, line = 1, openLine = 0;
-        using var sr = new StreamReader(path);
-        int c;
-        while ((c = sr.Read()) >= 0)
-        {
-            if (c == '"') { quotes++; if (quotes % 2 == 1) openLine = line; }
-            else if (c == '\n') line++;
-        }
-        if (quotes % 2 == 1)
-            throw new UserError($"'{path}', line {openLine}: a quoted field opens here and never closes (broken quote).");
     }
 
     static IEnumerable<DocRecord> ReadJsonl(string path, CorpusReadOptions o)

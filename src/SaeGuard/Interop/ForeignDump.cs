@@ -124,7 +124,7 @@ public sealed class ForeignDump
                 var block = new float[(long)n * Width];
                 Array.Copy(data, (long)i * Width, block, 0, (long)n * Width);
                 int[] Slice(int[]? src) => src == null ? new int[n] : src.AsSpan(i, n).ToArray();
-                yield return new RowBlock
+                yield return Activations.NonFiniteRows.Apply(new RowBlock
                 {
                     Data = block, Rows = n, D = Width,
                     RowIds = Enumerable.Range(0, n).Select(r => row0 + i + r).ToArray(),
@@ -132,7 +132,7 @@ public sealed class ForeignDump
                     Positions = Slice(index.GetValueOrDefault("pos")),
                     TokenIds = Slice(index.GetValueOrDefault("tok")),
                     IsSpecial = new bool[n],
-                };
+                }, c.File);
             }
             row0 += rows;
         }

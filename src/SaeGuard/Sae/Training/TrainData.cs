@@ -120,6 +120,7 @@ public sealed class DumpTrainData : TrainData
             return ActivationDump.Concat(shards.Select(_dump.ReadShard).ToList());
         if (buffer.Length < total * D) buffer = new float[total * D];
         int rows = (int)total, at = 0;
+        List<int>? bad = null;
         var rowIds = new long[rows]; var docs = new int[rows]; var pos = new int[rows]; var tok = new int[rows]; var special = new bool[rows];
         foreach (var s in shards)
         {
@@ -140,6 +141,7 @@ public sealed class DumpTrainData : TrainData
                     r.ReadBytes(t, (long)i * D * es, raw);
                     DTypes.ToFloat(t.DType, raw, buffer.AsSpan((at + i) * D, c * D));
                 }
+                bad = NonFiniteRows.Collect(bad, buffer.AsSpan(at * D, n * D), n, D, path, _starts[s], at);
                 int[] Ints(string name) => r.Tensors.ContainsKey(name) ? r.ReadInts(name) : new int[n];
                 Ints("doc_id").CopyTo(docs, at); Ints("position").CopyTo(pos, at); Ints("token_id").CopyTo(tok, at);
                 var sp = Ints("is_special");
@@ -148,7 +150,7 @@ public sealed class DumpTrainData : TrainData
             catch (InvalidDataException e) { throw new UserError($"'{path}' is damaged: {e.Message}"); }
             at += n;
         }
-        return new RowBlock { Data = buffer, Rows = rows, D = D, RowIds = rowIds, DocIds = docs, Positions = pos, TokenIds = tok, IsSpecial = special };
+        return NonFiniteRows.Drop(new RowBlock { Data = buffer, Rows = rows, D = D, RowIds = rowIds, DocIds = docs, Positions = pos, TokenIds = tok, IsSpecial = special }, bad);
     }
 
     public override IEnumerable<(int[] DocIds, bool[] Special)> Index()
