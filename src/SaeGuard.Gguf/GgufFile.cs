@@ -67,8 +67,9 @@ public sealed class GgufFile
             uint version = r.ReadUInt32();
             if (version is < 2 or > 3)
                 throw new UserError($"'{path}' is GGUF version {version}; versions 2 and 3 are supported.");
-            long nTensors = CheckedCount(r.ReadInt64(), path, "tensor count", length);
-            long nKv = CheckedCount(r.ReadInt64(), path, "metadata count", length);
+            // each tensor record takes at least 24 bytes and each metadata entry 13, so the counts are bounded by the file
+            long nTensors = CheckedCount(r.ReadInt64(), path, "tensor count", length / 24);
+            long nKv = CheckedCount(r.ReadInt64(), path, "metadata count", length / 13);
             var meta = new Dictionary<string, object>(StringComparer.Ordinal);
             for (long i = 0; i < nKv; i++)
             {
@@ -84,6 +85,10 @@ public sealed class GgufFile
                 if (nDims is 0 or > 4) throw new UserError($"'{path}': tensor '{name}' has {nDims} dimensions (1 to 4 expected); the file is damaged.");
                 var shape = new long[nDims];
                 for (int d = 0; d < nDims; d++) shape[d] = CheckedCount(r.ReadInt64(), path, $"dimension of tensor '{name}'", long.MaxValue);
+                long elements = 1;
+                foreach (var dim in shape)
+                    if (dim != 0 && elements > long.MaxValue / 16 / dim) throw new UserError($"'{path}': tensor '{name}' has {string.Join("×", shape)} elements, more than any file holds; the file is damaged.");
+                    else elements *= dim;
                 uint type = r.ReadUInt32();
                 long offset = r.ReadInt64();
                 tensors.Add(new GgufTensorInfo(name, shape, type, offset));

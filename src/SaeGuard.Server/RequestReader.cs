@@ -17,7 +17,8 @@ static class RequestReader
     public static async Task<T> ReadJson<T>(HttpContext ctx, long maxBytes, string shape) where T : class
     {
         var type = ctx.Request.ContentType;
-        if (!string.IsNullOrEmpty(type))
+        if (string.IsNullOrWhiteSpace(type))
+            throw new ApiException(415, "unsupported_media_type", "Send the body as application/json (the request has no Content-Type).");
         {
             var media = type.Split(';')[0].Trim();
             if (!media.Equals("application/json", StringComparison.OrdinalIgnoreCase) && !media.EndsWith("+json", StringComparison.OrdinalIgnoreCase))

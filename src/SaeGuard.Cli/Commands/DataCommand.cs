@@ -37,7 +37,7 @@ static class DataCommand
             r = r with { Seed = p.GetValue(seed) ?? r.Seed, Total = p.GetValue(total) ?? r.Total };
             string?[] mixInputs = [p.GetValue(recipe), .. r.Sources.SelectMany(s => s.Paths)];
             if (OutPaths(p.GetValue(output)!).Summary == null) OutputPolicy.File(p.GetValue(output)!, p.GetValue(force), mixInputs);
-            else OutputPolicy.FolderInPlace(p.GetValue(output)!, "mix", p.GetValue(force), mixInputs);
+            else OutputPolicy.FolderInPlace(p.GetValue(output)!, "mix", p.GetValue(force), claimNow: false, mixInputs);
             if (r.Total is <= 0) throw new UserError($"--total must be positive, got {r.Total}.");
             using var counter = TokenCounter.ForModel(r.Model, r.Tokenizer, r.MaxLength);
             var result = CorpusMixer.Mix(r, counter, p.GetValue(threads));
@@ -121,7 +121,7 @@ static class DataCommand
         tok.AddTo(cmd);
         cmd.SetAction(p => CliRunner.Run(() =>
         {
-            OutputPolicy.FolderInPlace(p.GetValue(output)!, "plots", p.GetValue(force), inputs.Paths(p));
+            OutputPolicy.FolderInPlace(p.GetValue(output)!, "plots", p.GetValue(force), claimNow: false, inputs.Paths(p));
             var docs = inputs.Read(p);
             using var counter = tok.Open(p);
             var tokens = counter.CountAll(docs.Select(d => d.Text).ToList(), "count tokens", p.GetValue(threads));

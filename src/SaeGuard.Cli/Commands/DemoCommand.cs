@@ -32,7 +32,7 @@ static class DemoCommand
 
     static int Run(string outDir, int seed, bool json)
     {
-        outDir = OutputPolicy.FolderInPlace(outDir, "demo", force: false);
+        outDir = OutputPolicy.FolderInPlace(outDir, "demo", force: false, claimNow: false);
         string P(string name) => Path.Combine(outDir, name);
         var timings = new List<(string Stage, double Seconds)>();
         var s = seed.ToString();

@@ -60,6 +60,7 @@ static class ProbeCommand
             if (options.Settings.SaeCMax <= 0 || options.Settings.DenseC <= 0)
                 throw new Common.UserError("--c and --sae-c-max must be positive.");
             var m = ProbeTrainer.Run(options);
+            if (Activations.NonFiniteRows.Summary("probe") is { } dropped) Console.Error.WriteLine(dropped);
             foreach (var kind in ProbeKinds.All)
             {
                 var s = m.Get(kind);

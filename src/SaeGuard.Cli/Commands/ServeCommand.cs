@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using SaeGuard.Common;
 using SaeGuard.Server;
 using SaeGuard.Serving;
@@ -47,7 +48,8 @@ static class ServeCommand
                 BatchWindow = TimeSpan.FromMilliseconds(p.GetValue(window)),
             };
             using var guard = GuardLoader.Load(p.GetValue(probe)!, p.GetValue(threads));
-            var app = GuardServer.Build(guard, options);
+            // A bind failure is reported below as one line; the host would also log it with a stack trace.
+            var app = GuardServer.Build(guard, options, b => b.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None));
             try { app.Start(); }
             catch (IOException e)
             {

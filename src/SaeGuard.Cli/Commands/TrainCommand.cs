@@ -32,7 +32,7 @@ static class TrainCommand
         { acts, output, arch, k, expansion, latents, l1, tokens, batch, lr, seed, resume, ckEvery, deadAfter, logEvery, includeSpecial, threads, json, force, nonfinite };
         cmd.SetAction(p => CliRunner.Run(() =>
         {
-            OutputPolicy.FolderInPlace(p.GetValue(output)!, "sae", p.GetValue(force), p.GetValue(acts));
+            OutputPolicy.FolderInPlace(p.GetValue(output)!, "sae", p.GetValue(force), claimNow: false, p.GetValue(acts));
             NonFiniteRows.Use(p.GetValue(nonfinite));
             var dump = ActivationDump.Open(p.GetValue(acts)!);
             var a = p.GetValue(arch)!.ToLowerInvariant();
@@ -55,6 +55,7 @@ static class TrainCommand
             SaeTrainResult r;
             try { r = SaeTrainer.Run(dump, options, outDir, p.GetValue(resume), cts.Token); }
             finally { Console.CancelKeyPress -= onCancel; }
+            if (NonFiniteRows.Summary("train") is { } dropped) Console.Error.WriteLine(dropped);
             var f = r.Final;
             if (!r.Completed)
             {

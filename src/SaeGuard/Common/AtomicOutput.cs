@@ -106,6 +106,7 @@ public static class AtomicFile
             throw new UserError($"Cannot create folder '{dir}': {e.Message}");
         }
         if (Directory.Exists(full)) throw new UserError($"Cannot write the file '{full}': a folder is there.");
+        OutputPolicy.Claim(dir);
         var tmp = StaleTemporaries.TempName(full);
         try
         {

@@ -3,7 +3,12 @@ using System.Collections.Concurrent;
 namespace SaeGuard.Common;
 
 /// <summary>What a command may do to the path named by its --out, decided before any work.</summary>
-public sealed record OutputApproval(string FullPath, string Kind, bool Force, IReadOnlyList<string> Inputs);
+public sealed record OutputApproval(string FullPath, string Kind, bool Force, IReadOnlyList<string> Inputs)
+{
+    /// <summary>The command writes into the folder itself (no swap); <see cref="Claimed"/> once its marker is there.</summary>
+    public bool InPlace { get; init; }
+    public bool Claimed { get; init; }
+}
 
 /// <summary>
 /// The one rule for every command that writes (docs/FORMATS.md, "Output policy"). An --out is
@@ -30,20 +35,42 @@ public static class OutputPolicy
     }
 
     /// <summary>
-    /// Checks a folder that the command fills in place (train, data mix, data viz) and claims it:
-    /// creates it with its marker. A foreign folder replaced under --force is swapped out first.
+    /// Checks a folder that the command fills in place (train, data mix, data viz, demo). The
+    /// folder is claimed (created with its marker; a foreign folder replaced under --force is
+    /// swapped out first) now when <paramref name="claimNow"/>, else by the first file written into
+    /// it (<see cref="AtomicFile"/>), so a run that fails before writing leaves nothing.
     /// </summary>
-    public static string FolderInPlace(string outPath, string kind, bool force, params string?[] inputs)
+    public static string FolderInPlace(string outPath, string kind, bool force, bool claimNow, params string?[] inputs)
     {
         var full = Folder(outPath, kind, force, inputs);
-        if (Directory.Exists(full) && OutputMarker.Read(full)?.Kind != kind && Directory.EnumerateFileSystemEntries(full).Any())
-        {
-            using var fresh = new AtomicDirectory(full, kind);
-            fresh.Commit();
-        }
-        Directory.CreateDirectory(full);
-        OutputMarker.Write(full, kind);
+        Approvals[full] = Approvals[full] with { InPlace = true };
+        if (claimNow) Claim(full);
         return full;
+    }
+
+    /// <summary>Creates an output folder a library stage fills in place, claiming it when a command's policy check approved it.</summary>
+    public static void CreateInPlace(string dir)
+    {
+        Claim(Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar));
+        Directory.CreateDirectory(dir);
+    }
+
+    /// <summary>Called before a file is written into <paramref name="dir"/>: claims an in-place output folder once.</summary>
+    internal static void Claim(string dir)
+    {
+        if (!Approvals.TryGetValue(dir, out var a) || !a.InPlace || a.Claimed) return;
+        lock (a)
+        {
+            if (Approvals[dir].Claimed) return;
+            if (Directory.Exists(dir) && OutputMarker.Read(dir)?.Kind != a.Kind && Directory.EnumerateFileSystemEntries(dir).Any())
+            {
+                using var fresh = new AtomicDirectory(dir, a.Kind); // only reached under --force: Folder refused otherwise
+                fresh.Commit();
+            }
+            Directory.CreateDirectory(dir);
+            OutputMarker.Write(dir, a.Kind);
+            Approvals[dir] = Approvals[dir] with { Claimed = true };
+        }
     }
 
     /// <summary>Checks a single-file output: never an input, never a folder; an existing file only with --force.</summary>

@@ -4,7 +4,8 @@ namespace SaeGuard.IO;
 
 /// <summary>
 /// Reads numpy .npz archives (np.savez stored, np.savez_compressed deflated). Entry sizes are
-/// checked against <see cref="ReadLimits"/> before unpacking, so a zip bomb is refused unread.
+/// checked against <see cref="ReadLimits"/> before unpacking, so a zip bomb is refused unread,
+/// and each array is parsed from the inflating stream straight into its one buffer.
 /// </summary>
 public sealed class NpzReader : IDisposable
 {
@@ -48,8 +49,7 @@ public sealed class NpzReader : IDisposable
     {
         if (!_entries.TryGetValue(key, out var e))
             throw new InvalidDataException($"'{Path}' has no array '{key}' (it has: {string.Join(", ", Keys)}).");
-        var bytes = _zip.ReadAll(e);
-        return NpyReader.Read(bytes, $"'{Path}' array '{key}'");
+        return _zip.ReadStreamed(e, (s, length) => NpyReader.Read(s, $"'{Path}' array '{key}'", length));
     }
 
     public void Dispose() => _zip.Dispose();

@@ -83,6 +83,9 @@ public sealed record TensorInfo(string Name, DType DType, long[] Shape, long Beg
 public sealed partial class SafeTensorsReader : IDisposable
 {
     const long MaxHeader = 100L << 20;
+    /// <summary>A header may exceed the data it describes by this much (names, metadata, small files).</summary>
+    public const long HeaderSlack = 1L << 20;
+    public const int MaxTensors = 250_000, MaxRank = 32;
     readonly FileStream _fs;
     readonly long _dataStart;
     public string Path { get; }
@@ -123,6 +126,10 @@ public sealed partial class SafeTensorsReader : IDisposable
         long hlen = BinaryPrimitives.ReadInt64LittleEndian(lenBytes);
         if (hlen <= 0 || hlen > MaxHeader || 8 + hlen > fileLen)
             throw new InvalidDataException($"'{path}' is not a valid safetensors file: header length {hlen} does not fit the file ({fileLen} bytes).");
+        long dataBytes = fileLen - 8 - hlen;
+        if (hlen > dataBytes + HeaderSlack)
+            throw new InvalidDataException($"'{path}': the safetensors header ({hlen:N0} bytes) is larger than the {dataBytes:N0} bytes of data it describes " +
+                                           $"(limit: data + {HeaderSlack:N0} bytes); refused unparsed.");
         var header = new byte[hlen];
         fs.ReadExactly(header);
         JsonNode? root;
@@ -132,6 +139,8 @@ public sealed partial class SafeTensorsReader : IDisposable
         long dataLen = fileLen - 8 - hlen;
         var tensors = new Dictionary<string, TensorInfo>();
         var meta = new Dictionary<string, string>();
+        if (obj.Count > MaxTensors + 1)
+            throw new InvalidDataException($"'{path}': the safetensors header lists {obj.Count:N0} entries, more than the limit of {MaxTensors:N0} tensors.");
         foreach (var (name, node) in obj)
         {
             if (name == "__metadata__")
@@ -157,6 +166,7 @@ public sealed partial class SafeTensorsReader : IDisposable
             {
                 throw new InvalidDataException($"'{path}': tensor '{name}' has a malformed shape or offsets.");
             }
+            if (shape.Length > MaxRank) throw new InvalidDataException($"'{path}': tensor '{name}' has {shape.Length} dimensions, more than the limit of {MaxRank}.");
             if (shape.Any(s => s < 0)) throw new InvalidDataException($"'{path}': tensor '{name}' has a negative dimension.");
             if (begin < 0 || end < begin || end > dataLen)
                 throw new InvalidDataException($"'{path}': tensor '{name}' offsets [{begin}, {end}) fall outside the data section ({dataLen} bytes).");

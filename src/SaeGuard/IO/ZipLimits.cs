@@ -92,6 +92,25 @@ public sealed class SafeZip : IDisposable
         }, Path);
     }
 
+    /// <summary>
+    /// Parses an entry straight from its (inflating) stream, which holds exactly its declared
+    /// length: no whole-entry buffer, so memory is what <paramref name="read"/> keeps.
+    /// </summary>
+    public T ReadStreamed<T>(ZipArchiveEntry e, Func<Stream, long, T> read)
+    {
+        long declared = CheckDeclared(e);
+        _total += declared;
+        return Wrap(() =>
+        {
+            using var s = e.Open();
+            T result;
+            try { result = read(s, declared); }
+            catch (EndOfStreamException) { throw new InvalidDataException($"'{Path}': entry '{e.FullName}' holds fewer bytes than its header declares ({declared:N0})."); }
+            if (s.ReadByte() >= 0) throw new InvalidDataException($"'{Path}': entry '{e.FullName}' holds more than the {declared:N0} bytes its header declares.");
+            return result;
+        }, Path);
+    }
+
     /// <summary>Runs zip library code, turning its assorted exceptions into InvalidDataException.</summary>
     public static T Wrap<T>(Func<T> f, string path)
     {

@@ -12,16 +12,61 @@ public sealed class PyDict : OrderedDictionary<object, object?>
     public object? State { get; set; }
 }
 
-/// <summary>Key equality for dict keys, with tuples (object?[]) compared by value.</summary>
+/// <summary>
+/// Key equality for dict keys, with tuples (object?[]) compared by value. Keys are checked by
+/// the unpickler before they get here (primitives, or tuples of at most
+/// <see cref="RestrictedUnpickler.MaxKeyNodes"/> items nested at most
+/// <see cref="RestrictedUnpickler.MaxKeyDepth"/> deep), so hashing one costs a bounded amount.
+/// Numbers are hashed through the process-seeded <see cref="HashCode"/> over all their bits, so
+/// a file cannot choose keys that all land in one bucket.
+/// </summary>
 sealed class PyKeyComparer : IEqualityComparer<object>
 {
     public static readonly PyKeyComparer Instance = new();
 
-    public new bool Equals(object? a, object? b) =>
-        a is object?[] x && b is object?[] y ? x.Length == y.Length && x.Zip(y).All(p => p.First == null ? p.Second == null : p.Second != null && Equals(p.First, p.Second))
-            : object.Equals(a, b);
+    public new bool Equals(object? a, object? b)
+    {
+        if (a is object?[] x && b is object?[] y)
+        {
+            if (x.Length != y.Length) return false;
+            for (int i = 0; i < x.Length; i++)
+                if (x[i] == null ? y[i] != null : y[i] == null || !Equals(x[i], y[i])) return false;
+            return true;
+        }
+        return object.Equals(a, b);
+    }
 
-    public int GetHashCode(object o) => o is object?[] t ? t.Aggregate(17, (h, v) => h * 31 + (v == null ? 0 : GetHashCode(v))) : o.GetHashCode();
+    public int GetHashCode(object o)
+    {
+        switch (o)
+        {
+            case object?[] t:
+                {
+                    var h = new HashCode();
+                    h.Add(t.Length);
+                    foreach (var v in t) h.Add(v == null ? 0 : GetHashCode(v));
+                    return h.ToHashCode();
+                }
+            case long l: return MixedHash.Of(l);
+            case double d: return MixedHash.Of(d == 0 ? 0L : double.IsNaN(d) ? long.MinValue : BitConverter.DoubleToInt64Bits(d));
+            case BigInteger b: { var h = new HashCode(); h.AddBytes(b.ToByteArray()); return h.ToHashCode(); }
+            default: return o.GetHashCode();
+        }
+    }
+}
+
+/// <summary>Seeded hashing of 64-bit keys (all bits, not folded), so colliding keys cannot be chosen in advance.</summary>
+static class MixedHash
+{
+    public static int Of(long v) => HashCode.Combine((int)v, (int)(v >> 32));
+}
+
+/// <summary>Memo indices hashed with <see cref="MixedHash"/>.</summary>
+sealed class MemoKeyComparer : IEqualityComparer<long>
+{
+    public static readonly MemoKeyComparer Instance = new();
+    public bool Equals(long a, long b) => a == b;
+    public int GetHashCode(long v) => MixedHash.Of(v);
 }
 
 /// <summary>A reference to a Python global (module.name) that the allow-list admitted.</summary>
@@ -48,7 +93,11 @@ public interface IPickleAllowList
 /// Any other global is refused by name before anything is built, the way
 /// <c>torch.load(weights_only=True)</c> refuses it; object-creating opcodes (INST, OBJ, NEWOBJ,
 /// extension codes) are refused outright. Nothing is ever executed. Work and memory are
-/// bounded by the input length: every length field is checked against the bytes left.
+/// bounded by the input length: every length field is checked against the bytes left, and the
+/// budgets hold while the pickle runs, not after: containers nest at most <see cref="MaxDepth"/>
+/// deep (tracked as they are built, without recursion), dict keys are primitives or small tuples
+/// (bounded hashing), memo and dict hashing are seeded, and the final shape walk visits at most
+/// a number of items proportional to the input length.
 /// </summary>
 public sealed class RestrictedUnpickler
 {
@@ -58,7 +107,9 @@ public sealed class RestrictedUnpickler
     int _p;
     readonly List<object?> _stack = new();
     readonly Stack<int> _marks = new();
-    readonly Dictionary<long, object?> _memo = new();
+    readonly Dictionary<long, object?> _memo = new(MemoKeyComparer.Instance);
+    /// <summary>Nesting depth of every container built so far (absent: 1), by reference.</summary>
+    readonly Dictionary<object, int> _depth = new(ReferenceEqualityComparer.Instance);
 
     RestrictedUnpickler(byte[] data, string where, IPickleAllowList allow)
     {
@@ -72,7 +123,7 @@ public sealed class RestrictedUnpickler
         try
         {
             var root = u.Run();
-            CheckShape(root, where);
+            CheckShape(root, where, MaxVisits(data.Length));
             return root;
         }
         catch (Exception e) when (e is ArgumentException or InvalidCastException or OverflowException or IndexOutOfRangeException or FormatException or DecoderFallbackException)
@@ -81,21 +132,25 @@ public sealed class RestrictedUnpickler
         }
     }
 
-    const int MaxDepth = 100;
-    const long MaxVisits = 50_000_000;
+    public const int MaxDepth = 100;
+    /// <summary>Largest tuple used as a dict key (items, counting nested ones), and its nesting.</summary>
+    public const int MaxKeyNodes = 64, MaxKeyDepth = 4;
+
+    /// <summary>The shape walk's budget: a tree without sharing visits about one item per input byte.</summary>
+    static long MaxVisits(long inputBytes) => Math.Min(50_000_000, 1_000_000 + 4 * inputBytes);
 
     /// <summary>
     /// Refuses cyclic or very deep structures and ones whose tree walk explodes through shared
     /// references, so code that walks the result recursively cannot overflow or hang.
     /// </summary>
-    static void CheckShape(object? root, string where)
+    static void CheckShape(object? root, string where, long maxVisits)
     {
         var stack = new Stack<(object? Node, int Depth)>();
         stack.Push((root, 0));
         long seen = 1;
         void Add(object? c, int depth)
         {
-            if (++seen > MaxVisits) throw new InvalidDataException($"{where}: walking the pickled structure visits more than {MaxVisits:N0} items (shared references?).");
+            if (++seen > maxVisits) throw new InvalidDataException($"{where}: walking the pickled structure visits more than {maxVisits:N0} items (limit for a {maxVisits / 4:N0}-byte budget; shared references?).");
             if (c is object?[] or List<object?> or PyDict) stack.Push((c, depth));
         }
         while (stack.Count > 0)
@@ -152,21 +207,21 @@ public sealed class RestrictedUnpickler
                 case (byte)'T': Push(Latin1(Length(4))); break; // BINSTRING (Python 2 str)
                 case (byte)'U': Push(Latin1(Take(1)[0])); break; // SHORT_BINSTRING
                 case (byte)']': Push(new List<object?>()); break;
-                case (byte)'l': Push(PopMark().ToList()); break;
-                case (byte)'a': { var v = Pop(); AsList(Peek(), "APPEND").Add(v); break; }
-                case (byte)'e': { var items = PopMark(); AsList(Peek(), "APPENDS").AddRange(items); break; }
+                case (byte)'l': Push(Built(PopMark().ToList())); break;
+                case (byte)'a': { var v = Pop(); var l = AsList(Peek(), "APPEND"); l.Add(v); Grew(l, v); break; }
+                case (byte)'e': { var items = PopMark(); var l = AsList(Peek(), "APPENDS"); l.AddRange(items); foreach (var v in items) Grew(l, v); break; }
                 case (byte)')': Push(Array.Empty<object?>()); break;
-                case (byte)'t': Push(PopMark()); break;
-                case 0x85: Push(new[] { Pop() }); break;
-                case 0x86: { var b = Pop(); var a = Pop(); Push(new[] { a, b }); break; }
-                case 0x87: { var c = Pop(); var b = Pop(); var a = Pop(); Push(new[] { a, b, c }); break; }
+                case (byte)'t': Push(Built(PopMark())); break;
+                case 0x85: Push(Built(new[] { Pop() })); break;
+                case 0x86: { var b = Pop(); var a = Pop(); Push(Built(new[] { a, b })); break; }
+                case 0x87: { var c = Pop(); var b = Pop(); var a = Pop(); Push(Built(new[] { a, b, c })); break; }
                 case (byte)'}': Push(new PyDict()); break;
                 case (byte)'d': { var items = PopMark(); var d = new PyDict(); SetItems(d, items); Push(d); break; }
                 case (byte)'s': { var v = Pop(); var k = Pop(); SetItem(AsDict(Peek(), "SETITEM"), k, v); break; }
                 case (byte)'u': { var items = PopMark(); SetItems(AsDict(Peek(), "SETITEMS"), items); break; }
                 case 0x8f: Push(new List<object?>()); break; // EMPTY_SET, kept as a list
-                case 0x90: { var items = PopMark(); AsList(Peek(), "ADDITEMS").AddRange(items); break; }
-                case 0x91: Push(PopMark().ToList()); break; // FROZENSET
+                case 0x90: { var items = PopMark(); var l = AsList(Peek(), "ADDITEMS"); l.AddRange(items); foreach (var v in items) Grew(l, v); break; }
+                case 0x91: Push(Built(PopMark().ToList())); break; // FROZENSET
                 case (byte)'p': { var line = Line(); _memo[long.TryParse(line, out var k) ? k : throw Bad("bad PUT index")] = Peek(); break; }
                 case (byte)'q': _memo[Take(1)[0]] = Peek(); break;
                 case (byte)'r': _memo[BinaryPrimitives.ReadUInt32LittleEndian(Take(4))] = Peek(); break;
@@ -215,7 +270,7 @@ public sealed class RestrictedUnpickler
 
     void Build(object? target, object? state)
     {
-        if (target is PyDict d) { d.State = state; return; }
+        if (target is PyDict d) { d.State = state; Grew(d, state); return; }
         throw Bad($"refused: BUILD sets the state of {Describe(target)}");
     }
 
@@ -259,8 +314,69 @@ public sealed class RestrictedUnpickler
 
     void SetItem(PyDict d, object? k, object? v)
     {
-        if (k is null or List<object?> or PyDict) throw Bad("dict key is None or unhashable");
-        d[k] = v;
+        CheckKey(k);
+        d[k!] = v;
+        Grew(d, k); Grew(d, v);
+    }
+
+    /// <summary>
+    /// A key must be a primitive or a small tuple of primitives: hashing and comparing it is then
+    /// bounded, whatever sharing the pickle sets up (a tuple tree with shared children would
+    /// otherwise cost 2^depth). Checked without recursion.
+    /// </summary>
+    void CheckKey(object? k)
+    {
+        if (KeyProblem(k) is { } why) throw Bad(why);
+    }
+
+    /// <summary>Why <paramref name="k"/> may not be a dict key, or null when it may (for allow-lists building dicts too).</summary>
+    public static string? KeyProblem(object? k)
+    {
+        if (k is not object?[] root) return IsKeyLeaf(k) ? null : $"dict key is None or unhashable ({KeyKind(k)})";
+        var stack = new Stack<(object?[] T, int Depth)>();
+        stack.Push((root, 1));
+        int nodes = 0;
+        while (stack.Count > 0)
+        {
+            var (t, depth) = stack.Pop();
+            if (depth > MaxKeyDepth)
+                return $"refused: a dict key is a tuple nested deeper than {MaxKeyDepth} levels (keys must be strings, numbers or small tuples)";
+            foreach (var x in t)
+            {
+                if (++nodes > MaxKeyNodes)
+                    return $"refused: a dict key is a tuple of more than {MaxKeyNodes} items (keys must be strings, numbers or small tuples)";
+                if (x is object?[] inner) stack.Push((inner, depth + 1));
+                else if (!IsKeyLeaf(x)) return $"dict key is a tuple holding something unhashable ({KeyKind(x)})";
+            }
+        }
+        return null;
+    }
+
+    static bool IsKeyLeaf(object? k) => k is string or long or double or bool or BigInteger or byte[] or PyGlobal;
+    static string KeyKind(object? k) => k switch { null => "None", List<object?> => "a list", PyDict => "a dict", _ => k.GetType().Name };
+
+    /// <summary>Records a new tuple or list: one level deeper than its deepest item.</summary>
+    T Built<T>(T container) where T : class, System.Collections.IEnumerable
+    {
+        int d = 0;
+        foreach (var x in container) d = Math.Max(d, DepthOf(x));
+        Deepen(container, d + 1);
+        return container;
+    }
+
+    /// <summary>A container received an item: it is now at least one level deeper than that item.</summary>
+    void Grew(object container, object? item)
+    {
+        int d = DepthOf(item);
+        if (d > 0) Deepen(container, d + 1);
+    }
+
+    int DepthOf(object? o) => o is object?[] or List<object?> or PyDict ? _depth.GetValueOrDefault(o, 1) : 0;
+
+    void Deepen(object container, int depth)
+    {
+        if (depth > MaxDepth) throw Bad($"the pickled structure nests deeper than {MaxDepth} levels (or refers to itself)");
+        if (depth > 1 && depth > _depth.GetValueOrDefault(container, 1)) _depth[container] = depth;
     }
 
     ReadOnlySpan<byte> Take(long n)

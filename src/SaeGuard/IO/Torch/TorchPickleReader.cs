@@ -117,7 +117,8 @@ sealed class TorchAllowList : IPickleAllowList
                     var d = new PyDict();
                     if (a.Length == 1 && a[0] is List<object?> pairs)
                         foreach (var p in pairs)
-                            if (p is object?[] { Length: 2 } kv && kv[0] != null) d[kv[0]!] = kv[1];
+                            if (p is object?[] { Length: 2 } kv && kv[0] != null)
+                                d[kv[0]!] = RestrictedUnpickler.KeyProblem(kv[0]) is { } why ? throw new InvalidDataException($"{_where}: OrderedDict item: {why}.") : kv[1];
                             else throw new InvalidDataException($"{_where}: OrderedDict items are not key/value pairs.");
                     else if (a.Length != 0) throw new InvalidDataException($"{_where}: unexpected OrderedDict arguments.");
                     return d;

@@ -26,6 +26,8 @@ public sealed record TrainCheckpoint
     public string DataIdentity { get; init; } = "";
     public SaeTrainOptions Options { get; init; } = new();
     public Dictionary<string, double> ArchState { get; init; } = new();
+    /// <summary>sha256 of state.safetensors, so a damaged checkpoint is recognised (and skipped on resume).</summary>
+    public string TensorsSha256 { get; init; } = "";
 
     const string StateJson = "state.json", StateTensors = "state.safetensors";
 
@@ -42,7 +44,7 @@ public sealed record TrainCheckpoint
             foreach (var (name, t) in adam.M2.Tensors()) w.AddF32("adam_v." + name, t, t.Length);
             w.AddI32("tokens_since_fired", tracker.TokensSince, tracker.M);
             using (var fs = File.Create(dir.File(StateTensors))) w.WriteTo(fs);
-            File.WriteAllText(dir.File(StateJson), JsonSerializer.Serialize(this with { }, JsonDefaults.Pretty));
+            File.WriteAllText(dir.File(StateJson), JsonSerializer.Serialize(this with { TensorsSha256 = Hashing.Sha256File(dir.File(StateTensors)) }, JsonDefaults.Pretty));
             dir.Commit();
         }
         var old = List(root).SkipLast(Math.Max(1, keep));
@@ -55,6 +57,37 @@ public sealed record TrainCheckpoint
             ? Directory.GetDirectories(root, "step_*").Where(d => File.Exists(Path.Combine(d, StateJson)) && File.Exists(Path.Combine(d, StateTensors))).Order(StringComparer.Ordinal).ToList()
             : new List<string>();
 
+    /// <summary>
+    /// The newest checkpoint that loads: a damaged one (unreadable, truncated, checksum mismatch)
+    /// is reported through <paramref name="say"/> and the previous kept one is used instead.
+    /// </summary>
+    public static (string Dir, TrainCheckpoint Checkpoint, SaeParams Params, AdamOptimizer Adam, int[] TokensSince) LoadNewestIntact(
+        IReadOnlyList<string> dirs, Action<string> say)
+    {
+        var damaged = new List<string>();
+        for (int i = dirs.Count - 1; i >= 0; i--)
+        {
+            try
+            {
+                var ck = Load(dirs[i], out var p, out var adam, out var since);
+                if (damaged.Count > 0)
+                    say($"train: resuming from the previous checkpoint '{Path.GetFileName(dirs[i])}' (step {ck.Step}) instead of the damaged {string.Join(", ", damaged.Select(d => $"'{Path.GetFileName(d)}'"))}.");
+                return (dirs[i], ck, p, adam, since);
+            }
+            catch (UserError e)
+            {
+                say($"train: {e.Message}");
+                damaged.Add(dirs[i]);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or JsonException)
+            {
+                say($"train: checkpoint '{dirs[i]}' is damaged: {e.Message}");
+                damaged.Add(dirs[i]);
+            }
+        }
+        throw new UserError($"Nothing to resume: every checkpoint is damaged ({string.Join(", ", damaged.Select(Path.GetFileName))}). Run without --resume to start afresh.");
+    }
+
     public static TrainCheckpoint Load(string dir, out SaeParams p, out AdamOptimizer adam, out int[] tokensSince)
     {
         var jsonPath = Path.Combine(dir, StateJson);
@@ -65,6 +98,8 @@ public sealed record TrainCheckpoint
         p = new SaeParams(ck.D, ck.M, theta);
         adam = new AdamOptimizer(ck.D, ck.M, theta, ck.Options.Beta1, ck.Options.Beta2) { Step = (int)ck.Step };
         var tPath = Path.Combine(dir, StateTensors);
+        if (ck.TensorsSha256.Length > 0 && Hashing.Sha256File(tPath) != ck.TensorsSha256)
+            throw new UserError($"Checkpoint '{tPath}' is damaged: its sha256 differs from the one in state.json.");
         try
         {
             using var r = new SafeTensorsReader(tPath);

@@ -61,7 +61,7 @@ sealed class TrainRun : IDisposable
     public SaeTrainResult Execute(bool resume, CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
-        if (_out != null) Directory.CreateDirectory(_out);
+        if (_out != null) OutputPolicy.CreateInPlace(_out);
         if (resume) Resume(); else Initialize();
         OpenMetrics(resume);
         long startStep = _step;
@@ -184,15 +184,15 @@ sealed class TrainRun : IDisposable
         var root = CheckpointRoot ?? throw new UserError("Resuming needs the output folder that holds the checkpoints.");
         var list = TrainCheckpoint.List(root);
         if (list.Count == 0) throw new UserError($"Nothing to resume: no checkpoint in '{root}'. Run without --resume to start afresh.");
-        var ck = TrainCheckpoint.Load(list[^1], out var p, out var adam, out var since);
+        var (ckDir, ck, p, adam, since) = TrainCheckpoint.LoadNewestIntact(list, m => Console.Error.WriteLine(m));
         if (ck.D != _d || ck.M != _m)
-            throw new UserError($"Checkpoint '{list[^1]}' is for an SAE of {ck.D}→{ck.M}, this run is {_d}→{_m}.");
+            throw new UserError($"Checkpoint '{ckDir}' is for an SAE of {ck.D}→{ck.M}, this run is {_d}→{_m}.");
         if (ck.DataIdentity != _data.Identity)
-            throw new UserError($"Checkpoint '{list[^1]}' was made on other activations ({ck.DataIdentity}); resume with the same --acts.");
+            throw new UserError($"Checkpoint '{ckDir}' was made on other activations ({ck.DataIdentity}); resume with the same --acts.");
         var diffs = OptionDifferences(Canonical(ck.Options, _d), Canonical(_o, _d));
         if (diffs.Count > 0)
-            throw new UserError($"Checkpoint '{list[^1]}' was trained with different options: {string.Join("; ", diffs)}. Resume with the same options.");
-        if (since.Length != _m) throw new UserError($"Checkpoint '{list[^1]}': tokens_since_fired has {since.Length} entries, expected {_m}.");
+            throw new UserError($"Checkpoint '{ckDir}' was trained with different options: {string.Join("; ", diffs)}. Resume with the same options.");
+        if (since.Length != _m) throw new UserError($"Checkpoint '{ckDir}': tokens_since_fired has {since.Length} entries, expected {_m}.");
         _p = p; _adam = adam;
         _tracker.Load(since);
         _arch.LoadState(ck.ArchState);
