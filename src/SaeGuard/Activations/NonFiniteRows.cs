@@ -55,9 +55,10 @@ public static class NonFiniteRows
     /// Checks a block read from <paramref name="shard"/>: throws naming shard, row and column
     /// (mode error), or returns the block without its non-finite rows (mode skip).
     /// </summary>
-    public static RowBlock Apply(RowBlock b, string shard)
+    /// <param name="shardRow0">Row of the shard where the block starts (for the message).</param>
+    public static RowBlock Apply(RowBlock b, string shard, long shardRow0 = 0)
     {
-        var bad = Scan(b.Data.AsSpan(0, b.Rows * b.D), b.Rows, b.D, shard, b.RowIds.Length > 0 ? b.RowIds[0] : 0);
+        var bad = Scan(b.Data.AsSpan(0, b.Rows * b.D), b.Rows, b.D, shard, b.RowIds.Length > 0 ? b.RowIds[0] : 0, shardRow0);
         return bad == null ? b : Drop(b, bad);
     }
 
@@ -99,14 +100,14 @@ public static class NonFiniteRows
     /// Local indices of the rows holding a NaN/Inf, or null when there are none. Mode error throws
     /// at the first one; mode skip records the count for <paramref name="shard"/>.
     /// </summary>
-    public static List<int>? Scan(ReadOnlySpan<float> data, int rows, int d, string shard, long firstRowId)
+    public static List<int>? Scan(ReadOnlySpan<float> data, int rows, int d, string shard, long firstRowId, long shardRow0 = 0)
     {
         int first = FirstNonFinite(data);
         if (first < 0) return null;
         if (Mode == NonFiniteMode.Error)
         {
             int row = first / d, col = first % d;
-            throw new UserError($"'{shard}': row {row} (dump row {firstRowId + row}), column {col} is {data[first]}; " +
+            throw new UserError($"'{shard}': row {shardRow0 + row} (dump row {firstRowId + row}), column {col} is {data[first]}; " +
                                 $"activations must be finite. Pass --nonfinite skip to drop such rows ({CountRows(data, rows, d):N0} in this shard).");
         }
         var bad = new List<int>();

@@ -165,6 +165,7 @@ public sealed class AnalysisInput
                         DocIds = docIds[r0..(r0 + n)], Positions = pos[r0..(r0 + n)], TokenIds = tok[r0..(r0 + n)],
                         IsSpecial = special[r0..(r0 + n)].Select(v => v != 0).ToArray(),
                     };
+                    block = NonFiniteRows.Apply(block, path, r0);
                     yield return includeSpecial ? block : block.WithoutSpecial();
                 }
                 first += rows;

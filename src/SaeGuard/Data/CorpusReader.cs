@@ -54,13 +54,25 @@ public static class CorpusReader
         options = options with { Source = options.Source ?? Path.GetFileNameWithoutExtension(path) };
         int id = 0;
         bool any = false;
-        foreach (var doc in reader(path, options))
+        using var docs = reader(path, options).GetEnumerator();
+        while (true)
         {
+            try { if (!docs.MoveNext()) break; }
+            catch (Exception e) when (IsParserFailure(e))
+            {
+                throw new UserError($"'{path}' cannot be read as {format}: {e.Message}");
+            }
             any = true;
-            yield return doc with { Id = id++ };
+            yield return docs.Current with { Id = id++ };
         }
         if (!any) throw new UserError($"'{path}' holds no documents (empty file or no non-empty text).");
     }
+
+    /// <summary>What a format library throws on a damaged or hostile file (never a user mistake worth a trace).</summary>
+    static bool IsParserFailure(Exception e) =>
+        e is InvalidOperationException or ArgumentException or FormatException or InvalidDataException or DecoderFallbackException
+            or IndexOutOfRangeException or OverflowException or NotSupportedException or EndOfStreamException or InvalidCastException
+            or NullReferenceException or KeyNotFoundException or JsonException;
 
     public static string GuessFormat(string path)
     {

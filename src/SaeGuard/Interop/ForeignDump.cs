@@ -132,7 +132,7 @@ public sealed class ForeignDump
                     Positions = Slice(index.GetValueOrDefault("pos")),
                     TokenIds = Slice(index.GetValueOrDefault("tok")),
                     IsSpecial = new bool[n],
-                }, c.File);
+                }, c.File, i);
             }
             row0 += rows;
         }

@@ -49,7 +49,7 @@ public class StrictCsvTests
     {
         using var tmp = new TempDir();
         File.WriteAllText(tmp["ok.csv"], "text,label\r\n\"say \"\"hi\"\", then\nleave\",harmful\r\nplain,benign\r\n\"\",benign\r\n");
-        var docs = CorpusReader.Read(tmp["ok.csv"], new CorpusReadOptions()).ToList();
+        var docs = CorpusReader.Read(tmp["ok.csv"], new CorpusReadOptions { LabelColumn = "label" }).ToList();
         Assert.Equal(new[] { "say \"hi\", then\nleave", "plain" }, docs.Select(d => d.Text));
         Assert.Equal(new[] { "harmful", "benign" }, docs.Select(d => d.Label));
     }

@@ -58,6 +58,7 @@ public static class ParquetFormat
     static ParquetReader Open(string path)
     {
         if (!File.Exists(path)) throw new UserError($"Input file not found: '{path}'.");
+        ParquetFooter.Check(path);
         try { return ParquetReader.CreateAsync(path).GetAwaiter().GetResult(); }
         catch (Exception e) when (e is not UserError and not OutOfMemoryException)
         {
@@ -76,7 +77,10 @@ public static class ParquetFormat
     static string?[] ReadStrings(ParquetRowGroupReader rg, DataField f, string path, int group)
     {
         if (f.IsArray) throw new UserError($"'{path}': column '{f.Name}' holds lists ({TypeName(f)}); expected one value per row.");
-        int n = checked((int)rg.RowCount);
+        long fileBytes = new FileInfo(path).Length, maxRows = 8 * fileBytes + 4096;
+        if (rg.RowCount < 0 || rg.RowCount > maxRows)
+            throw new UserError($"'{path}', row group {group}: claims {rg.RowCount:N0} rows in a {fileBytes:N0}-byte file (limit {maxRows:N0}: 8 per byte); the file is damaged.");
+        int n = (int)rg.RowCount;
         try
         {
             if (IsString(f))
