@@ -56,6 +56,8 @@ public static class SamplePca
         for (int j = 0; j < width; j++)
             for (int a = 0; a < L; a++)
                 for (int b = 0; b < L; b++) gram[a * L + b] += (double)z[j * L + a] * z[j * L + b];
+        if (!gram.All(double.IsFinite))
+            throw new Common.UserError("analyze: the sampled codes hold NaN or infinite values, so the PCA cannot run; check the SAE weights (or pass --nonfinite skip for the activations).");
         var (eig, vecs) = JacobiEigen(gram, L);
         var order = Enumerable.Range(0, L).OrderByDescending(i => eig[i]).ToArray();
         double totalSq = TotalSumOfSquares(rows, width, mu, invSigma, c);

@@ -156,3 +156,27 @@ public class HostileInputTests
         public object? PersistentLoad(object? pid) => throw new InvalidDataException("no persistent ids");
     }
 }
+
+/// <summary>Two Parquet files found by the fuzzer on which Parquet.Net loops forever (footer, then page headers): refused in time.</summary>
+public class ParquetHangTests
+{
+    [Theory]
+    [InlineData("parquet_hang_footer.b64")]
+    [InlineData("parquet_hang_pages.b64")]
+    public void A_damaged_parquet_file_that_made_the_library_spin_is_refused(string name)
+    {
+        using var tmp = new TempDir();
+        var path = tmp["damaged.parquet"];
+        File.WriteAllBytes(path, Convert.FromBase64String(File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "tests", "SaeGuard.Tests", "Safety", name)).Trim()));
+        Exception? error = null;
+        var worker = new Thread(() =>
+        {
+            try { SaeGuard.Data.CorpusReader.Read(path, new SaeGuard.Data.CorpusReadOptions { Format = "parquet" }).ToList(); }
+            catch (Exception e) { error = e; }
+        }) { IsBackground = true };
+        worker.Start();
+        Assert.True(worker.Join(TimeSpan.FromSeconds(20)), "still reading after 20 s (hang)");
+        var e = Assert.IsType<SaeGuard.Common.UserError>(error);
+        Assert.Contains("damaged.parquet", e.Message);
+    }
+}

@@ -59,9 +59,11 @@ public static class ParquetFormat
     {
         if (!File.Exists(path)) throw new UserError($"Input file not found: '{path}'.");
         ParquetFooter.Check(path);
-        try { return ParquetReader.CreateAsync(path).GetAwaiter().GetResult(); }
+        var stream = new EndCheckedStream(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16), path);
+        try { return ParquetReader.CreateAsync(stream, leaveStreamOpen: false).GetAwaiter().GetResult(); }
         catch (Exception e) when (e is not UserError and not OutOfMemoryException)
         {
+            stream.Dispose();
             throw new UserError($"'{path}' is not a readable Parquet file: {e.Message}");
         }
     }
