@@ -72,7 +72,7 @@ public static class CorpusReader
     static bool IsParserFailure(Exception e) =>
         e is InvalidOperationException or ArgumentException or FormatException or InvalidDataException or DecoderFallbackException
             or IndexOutOfRangeException or OverflowException or NotSupportedException or EndOfStreamException or InvalidCastException
-            or NullReferenceException or KeyNotFoundException or JsonException;
+            or NullReferenceException or KeyNotFoundException or JsonException or NotImplementedException;
 
     public static string GuessFormat(string path)
     {

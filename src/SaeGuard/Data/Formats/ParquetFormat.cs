@@ -11,13 +11,33 @@ namespace SaeGuard.Data.Formats;
 /// </summary>
 public static class ParquetFormat
 {
+    /// <summary>
+    /// The documents of a Parquet file, read on a worker thread under a wall-clock budget
+    /// (3 s + 1 s per MB): Parquet.Net loops forever on some damaged files, and a stuck read is
+    /// refused with the file named instead of hanging the command.
+    /// </summary>
     public static IEnumerable<DocRecord> Read(string path, CorpusReadOptions o)
     {
-        var reader = Open(path);
-        try
+        if (!File.Exists(path)) throw new UserError($"Input file not found: '{path}'.");
+        var budget = TimeSpan.FromSeconds(3 + new FileInfo(path).Length / 1e6);
+        List<DocRecord>? docs = null;
+        Exception? error = null;
+        var worker = new Thread(() =>
         {
-            foreach (var doc in ReadOpen(reader, path, o)) yield return doc;
-        }
+            try { docs = ReadAll(path, o); }
+            catch (Exception e) { error = e; }
+        }, 16 << 20) { IsBackground = true, Name = "parquet reader" };
+        worker.Start();
+        if (!worker.Join(budget))
+            throw new UserError($"'{path}': reading it took longer than {budget.TotalSeconds:F0} s, the budget for a file of this size; the file is damaged (the Parquet library is stuck on it).");
+        if (error != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(error).Throw();
+        foreach (var d in docs!) yield return d;
+    }
+
+    static List<DocRecord> ReadAll(string path, CorpusReadOptions o)
+    {
+        var reader = Open(path);
+        try { return ReadOpen(reader, path, o).ToList(); }
         finally { Close(reader); }
     }
 
