@@ -35,7 +35,7 @@ public sealed class ServeLoadBenchmark : IBenchmark
         int threads = int.Parse(Arg(args, "--threads") ?? "0");
         using var cap = new CancellationTokenSource(TimeSpan.FromMinutes(10));
 
-        var (guard, prompts) = probe != null ? (GuardLoader.Load(probe, threads), DefaultPrompts()) : FitGuard(threads, Arg(args, "--save-guard"));
+        var (guard, prompts) = probe != null ? (GuardLoader.Load(probe, new SaeGuard.Probes.GuardLoadOptions { Threads = threads }), DefaultPrompts()) : FitGuard(threads, Arg(args, "--save-guard"));
         using (guard)
         {
             Console.WriteLine($"guard: {guard.Scorer.Info.Model} layer {guard.Scorer.Info.Layer}, SAE {guard.Scorer.Info.Sae.DSae}; {prompts.Count} distinct prompts, mean {prompts.Average(p => p.Length):F0} chars");

@@ -36,6 +36,16 @@ public sealed record ScoreOptions
     public bool IncludeTokens { get; init; }
 }
 
+/// <summary>How to open a probe folder's model.</summary>
+public sealed record GuardLoadOptions
+{
+    /// <summary>Overrides the model recorded in probe.json (e.g. the ONNX file moved).</summary>
+    public string? Model { get; init; }
+    /// <summary>Model threads (0 = the runtime's default).</summary>
+    public int Threads { get; init; }
+    public Models.ModelSources Models { get; init; } = SaeGuard.Models.ModelSources.BuiltIn;
+}
+
 /// <summary>
 /// Scores texts with a saved probe folder (probe.json, weights, features.json, sae/): the model,
 /// layer, pooling and thresholds all come from the folder. Thread-safe: concurrent
@@ -62,9 +72,9 @@ public sealed class GuardClassifier : IDisposable
         foreach (var f in catalog.Features) if (f.Id >= 0 && f.Id < _labels.Length) _labels[f.Id] = f.Label;
     }
 
-    /// <param name="model">Overrides the model recorded in probe.json (e.g. the ONNX file moved).</param>
-    public static GuardClassifier Load(string probeDir, string? model = null)
+    public static GuardClassifier Load(string probeDir, GuardLoadOptions? options = null)
     {
+        var o = options ?? new GuardLoadOptions();
         var m = ProbeManifest.Load(probeDir);
         var sae = SaeLensFormat.Load(Path.Combine(probeDir, m.Sae));
         if (sae.DIn != m.D || sae.DSae != m.DSae)
@@ -80,7 +90,7 @@ public sealed class GuardClassifier : IDisposable
         foreach (var k in ProbeKinds.All)
             if (!m.Probes.ContainsKey(k)) throw new UserError($"'{probeDir}/{ProbeManifest.FileName}' has no entry for the '{k}' probe.");
         var catalog = FeatureCatalog.Load(Path.Combine(probeDir, m.Features));
-        var source = ProbeSource.Open(model ?? m.Model, m.Layer, m.MaxLength, m.HookTensor, m.ModelSha256);
+        var source = ProbeSource.Open(o.Models, o.Model ?? m.Model, m.Layer, m.MaxLength, m.HookTensor, m.ModelSha256, o.Threads);
         try
         {
             var featurizer = new TextFeaturizer(source, sae, PoolingNames.Parse(m.Pooling), m.ActsDtype == "f16");

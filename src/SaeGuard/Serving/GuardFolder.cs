@@ -85,8 +85,8 @@ public static class GuardFolder
             weights = r.ReadFloats("weights");
         }
         var catalog = FeatureCatalog.Load(Path.Combine(dir, FeatureCatalog.FileName));
-        var source = BuiltInModels.Open(manifest.Model, manifest.Layer, threads: threads,
-            maxLength: manifest.MaxTokens > 0 ? manifest.MaxTokens : null);
+        var source = ModelSources.BuiltIn.Open(new ModelRequest(manifest.Model, manifest.Layer) { Threads = threads,
+            MaxLength = manifest.MaxTokens > 0 ? manifest.MaxTokens : null });
         try
         {
             var head = new LinearHead(weights, manifest.Bias, manifest.Threshold, manifest.Pooling);

@@ -28,18 +28,17 @@ public sealed class LoadedGuard : IDisposable
 /// </summary>
 public static class GuardLoader
 {
-    public static LoadedGuard Load(string probeDir, int threads = 0)
+    public static LoadedGuard Load(string probeDir, Probes.GuardLoadOptions? options = null)
     {
         if (!System.IO.Directory.Exists(probeDir)) throw new UserError($"Probe folder not found: '{probeDir}'.");
         if (File.Exists(Path.Combine(probeDir, Probes.ProbeManifest.FileName)))
         {
-            // threads: GuardClassifier opens its model with the default thread count.
-            var guard = ProbeGuard.Load(probeDir);
+            var guard = new ProbeGuard(Probes.GuardClassifier.Load(probeDir, options));
             return new LoadedGuard(guard, new ProbeFeatureCatalog(guard.Classifier), Path.GetFullPath(probeDir));
         }
         if (GuardFolder.IsGuardFolder(probeDir))
         {
-            var (scorer, catalog) = GuardFolder.Load(probeDir, threads);
+            var (scorer, catalog) = GuardFolder.Load(probeDir, options?.Threads ?? 0);
             return new LoadedGuard(scorer, catalog, Path.GetFullPath(probeDir));
         }
         throw new UserError($"'{probeDir}' is not a probe folder SaeGuard can serve: expected {Probes.ProbeManifest.FileName} (from 'saeguard probe') or {GuardFolder.ManifestFile} " +

@@ -166,7 +166,7 @@ public class GuardScorerTests
     [Fact]
     public void Guard_folder_round_trips()
     {
-        using var loaded = GuardLoader.Load(_f.GuardDir, threads: 2);
+        using var loaded = GuardLoader.Load(_f.GuardDir, new SaeGuard.Probes.GuardLoadOptions { Threads = 2 });
         var a = _f.Scorer.Score(Texts);
         var b = loaded.Scorer.Score(Texts);
         for (int i = 0; i < Texts.Length; i++)
