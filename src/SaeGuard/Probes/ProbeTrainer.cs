@@ -100,7 +100,7 @@ public static class ProbeTrainer
         }
         finally { featurizer?.Source.Dispose(); }
 
-        var catalog = FeatureCatalog.Build(features, prompts, dumps[0].TokenText, final[ProbeKinds.Sae], final[ProbeKinds.SaeTopK], hybrid);
+        var catalog = FeatureCatalog.Build(features, prompts, dumps[0].TokenText, final, hybrid, decision);
         var metrics = new ProbeMetricsFile
         {
             NPerClass = nPer, Folds = o.Folds, Pooling = o.Pooling.Name(), Seed = o.Seed,
