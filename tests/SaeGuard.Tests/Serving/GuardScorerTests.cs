@@ -208,7 +208,7 @@ public class GuardScorerTests
     public void The_probe_folder_loads_again_with_the_same_verdicts_on_one_thread()
     {
         using var again = GuardLoader.Load(_f.ProbeDir, new GuardLoadOptions { Threads = 1 });
-        Assert.Equal(1, ((Models.OnnxTransformerSource)((ProbeGuard)again.Scorer).Classifier.Source).Threads);
+        Assert.Equal(1, ((SaeGuard.Models.OnnxTransformerSource)((ProbeGuard)again.Scorer).Classifier.Source).Threads);
         var a = _f.Scorer.Score(Texts);
         var b = again.Scorer.Score(Texts);
         for (int i = 0; i < Texts.Length; i++)
