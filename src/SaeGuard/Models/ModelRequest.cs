@@ -1,5 +1,3 @@
-using SaeGuard.Common;
-
 namespace SaeGuard.Models;
 
 /// <summary>What <c>--model</c> and its companion options ask for.</summary>
