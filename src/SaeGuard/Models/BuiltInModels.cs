@@ -51,23 +51,10 @@ public static class BuiltInModels
             return GgufFactory(model, layer, threads, maxLength);
         }
         if (model.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
-        {
-            var tokPath = tokenizer ?? FindTokenizerBeside(model)
-                ?? throw new UserError($"No tokenizer for '{model}': pass --tokenizer vocab.txt|tokenizer.json (none found beside the model).");
-            var tok = WordPieceTextTokenizer.FromFile(tokPath);
-            return new OnnxTransformerSource(File.ReadAllBytes(model), Path.GetFileName(model), tok, layer, threads, maxLength ?? 512, hookTensor);
-        }
+            return OnnxModelOpener.Open(model, layer, tokenizer, threads, maxLength, hookTensor);
         throw new UserError($"Unknown model type '{model}': expected 'minilm', a .onnx file or a .gguf file.");
     }
 
     /// <summary>Set by the GGUF module: (path, layer, threads, maxLength) → source.</summary>
     public static Func<string, int, int, int?, IActivationSource>? GgufFactory { get; set; }
-
-    static string? FindTokenizerBeside(string model)
-    {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(model)) ?? ".";
-        foreach (var n in new[] { "tokenizer.json", "vocab.txt" })
-            if (File.Exists(Path.Combine(dir, n))) return Path.Combine(dir, n);
-        return null;
-    }
 }
