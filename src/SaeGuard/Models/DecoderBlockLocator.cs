@@ -88,13 +88,13 @@ public static class DecoderBlockLocator
     {
         if (norms.Count == 0) return (null, "no normalization nodes found");
         var consumers = Consumers(g);
-        // residual sites: the stream is also read by a residual Add, or a fused Skip norm made it; the final norm's input is the last
+        // residual sites: the stream is also read by a residual Add (or a fused Skip norm, which adds), or a fused Skip norm made it; the final norm's input is the last
         var residual = new List<NormSite>();
         for (int k = 0; k < norms.Count; k++)
         {
             var s = norms[k];
             bool skip = s.Kind.StartsWith("Skip", StringComparison.Ordinal);
-            bool readByAdd = s.Stream != null && Uses(consumers, s.Stream).Any(c => c.OpType == "Add");
+            bool readByAdd = s.Stream != null && Uses(consumers, s.Stream).Any(c => c.OpType is "Add" or "SkipLayerNormalization" or "SkipSimplifiedLayerNormalization");
             if (skip || readByAdd || k == norms.Count - 1) residual.Add(s);
         }
         if (residual.Count < 3)
