@@ -24,6 +24,9 @@ Outputs go to tests/SaeGuard.Tests/Fixtures/onnx/ and are committed:
            reference tokenizers below (written from the Hugging Face tokenizers algorithms: byte-level
            pre-tokenizer regex, byte↔unicode map, rank-ordered merges, byte fallback).
 
+With `--bench OUTDIR` it writes only the benchmark decoder (d=1024, 8 blocks, ~330 MB, not
+committed) for `dotnet run --project bench/SaeGuard.Bench -c Release -- onnx-decoder`.
+
 Expected hidden states come from a float64 copy of each torch model (empty past, position_ids =
 cumsum(attention_mask) - 1 as Hugging Face computes them), after every block.
 """
@@ -635,7 +638,27 @@ def write_noblocks(vocab=50, d=8):
     onnx.save(model, out("noblocks", "model.onnx"))
 
 
+def write_bench_decoder(folder, d=1024, layers=8, heads=16, kv=8, ff=2816):
+    """The benchmark decoder (not committed: ~330 MB): Llama-style, d=1024, 8 blocks, random weights,
+    with the Llama-2-style tokenizer of the fixtures (vocab 524)."""
+    os.makedirs(folder, exist_ok=True)
+    tok = os.path.join(ROOT, "tokenizers", "llama2.tokenizer.json")
+    vocab = len(json.load(open(tok, encoding="utf-8"))["model"]["vocab"])
+    model = Llama(vocab, d=d, h=heads, kv=kv, layers=layers, ff=ff).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() == 2:
+                p.mul_(0.05)
+    export_decoder(model, layers, kv, d // heads, os.path.join(folder, "model.onnx"))
+    shutil.copy(tok, os.path.join(folder, "tokenizer.json"))
+    print(f"wrote {folder}")
+
+
 if __name__ == "__main__":
+    import sys
+    if len(sys.argv) == 3 and sys.argv[1] == "--bench":
+        write_bench_decoder(sys.argv[2])
+        sys.exit(0)
     if os.path.isdir(ROOT):
         shutil.rmtree(ROOT)
     refs = write_tokenizers()
