@@ -18,11 +18,11 @@ Outputs go to tests/SaeGuard.Tests/Fixtures/onnx/ and are committed:
            SkipSimplifiedLayerNormalization / SkipLayerNormalization nodes ONNX Runtime's optimizer makes,
            whose output 3 (input + skip) is the residual stream; expected from a float64 numpy forward
   noblocks/model.onnx: input_ids → Gather → MatMul, no transformer blocks (must be refused)
-  tokenizers/*.tokenizer.json + tokenizer_cases.json: four tokenizer.json files (GPT-2 byte-level,
+  tokenizers/*.tokenizer.json + tokenizer_cases.json: five tokenizer.json files (GPT-2 byte-level,
            Llama-3-style byte-level with a Split regex and a BOS template, Llama-2 SentencePiece BPE,
-           Gemma-style SentencePiece BPE) and, per file, the ids of 40 tricky strings from the
+           Gemma-style SentencePiece BPE, T5-style SentencePiece Unigram with Metaspace and "$A </s>") and, per file, the ids of 40 tricky strings from the
            reference tokenizers below (written from the Hugging Face tokenizers algorithms: byte-level
-           pre-tokenizer regex, byte↔unicode map, rank-ordered merges, byte fallback).
+           pre-tokenizer regex, byte↔unicode map, rank-ordered merges, byte fallback, Unigram Viterbi with fused unknowns).
 
 With `--bench OUTDIR` it writes only the benchmark decoder (d=1024, 8 blocks, ~330 MB, not
 committed) for `dotnet run --project bench/SaeGuard.Bench -c Release -- onnx-decoder`.
@@ -206,6 +206,95 @@ def make_sentencepiece(n_merges=220):
     return vocab, merges
 
 
+class Unigram:
+    """HF Unigram model (encode_optimized): Viterbi over the Metaspace words, unknown characters scored
+    min_score - 10 and fused into one <unk>."""
+
+    def __init__(self, pieces, unk_id=0):
+        self.ids = {p: i for i, (p, _) in enumerate(pieces)}
+        self.score = {p: s for p, s in pieces}
+        self.unk_id = unk_id
+        self.unk_score = min(s for _, s in pieces) - 10.0
+        self.maxlen = max(len(p) for p, _ in pieces)
+
+    def words(self, text):
+        norm = text.replace(" ", "▁")
+        if not norm.startswith("▁"):
+            norm = "▁" + norm
+        out, cur = [], ""
+        for ch in norm:          # split on ▁, each ▁ merged with what follows
+            if ch == "▁" and cur:
+                out.append(cur)
+                cur = ""
+            cur += ch
+        if cur:
+            out.append(cur)
+        return out
+
+    def encode_word(self, w):
+        n = len(w)
+        best = [(-1e300, None, None)] * (n + 1)   # (score, start, id)
+        best[0] = (0.0, None, None)
+        for i in range(n):
+            if best[i][1] is None and i != 0:
+                continue
+            single = False
+            for j in range(i + 1, min(n, i + self.maxlen) + 1):
+                p = w[i:j]
+                if p in self.ids and p not in ("<unk>", "<s>", "</s>"):
+                    cand = best[i][0] + self.score[p]
+                    if best[j][1] is None or cand > best[j][0]:
+                        best[j] = (cand, i, self.ids[p])
+                    if j == i + 1:
+                        single = True
+            if not single:
+                cand = best[i][0] + self.unk_score
+                if best[i + 1][1] is None or cand > best[i + 1][0]:
+                    best[i + 1] = (cand, i, self.unk_id)
+        ids, j = [], n
+        while j > 0:
+            ids.append(best[j][2])
+            j = best[j][1]
+        ids.reverse()
+        fused = []
+        for t in ids:
+            if t == self.unk_id and fused and fused[-1] == self.unk_id:
+                continue
+            fused.append(t)
+        return fused
+
+    def encode(self, text):
+        if text == "":
+            return []
+        return [t for w in self.words(text) for t in self.encode_word(w)]
+
+
+def make_unigram(sp_vocab):
+    pieces = [("<unk>", 0.0), ("<s>", 0.0), ("</s>", 0.0)]
+    rng = np.random.default_rng(7)
+    for p in sp_vocab:
+        if p.startswith("<") and p.endswith(">"):
+            continue
+        pieces.append((p, float(-1.0 - len(p) * 0.2 - rng.random() * 6)))
+    return pieces
+
+
+def unigram_json(pieces):
+    return {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": [added(0, "<unk>"), added(1, "<s>"), added(2, "</s>")],
+        "normalizer": None,
+        "pre_tokenizer": {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True},
+        "post_processor": {"type": "TemplateProcessing",
+                           "single": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
+                           "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}},
+                                    {"Sequence": {"id": "B", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
+                           "special_tokens": {"</s>": {"id": "</s>", "ids": [2], "tokens": ["</s>"]}}},
+        "decoder": {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True},
+        "model": {"type": "Unigram", "unk_id": 0, "vocab": [[p, s] for p, s in pieces], "byte_fallback": False},
+    }
+
+
 def added(id_, content, special=True):
     return {"id": id_, "content": content, "single_word": False, "lstrip": False, "rstrip": False,
             "normalized": False, "special": special}
@@ -296,7 +385,11 @@ def write_tokenizers():
                       "<start_of_turn>": m + 2, "<end_of_turn>": m + 3}
     gemma = sentencepiece_json(g_vocab, sp_merges, False, "<bos>", gemma_specials)
 
+    pieces = make_unigram(sp_vocab)
+    unigram = unigram_json(pieces)
+
     refs = {
+        "unigram": (unigram, Unigram(pieces), []),
         "gpt2": (gpt2, ByteLevelBpe(GPT2_PATTERN, bl_vocab, bl_merges), []),
         "llama3": (llama3, ByteLevelBpe(LLAMA3_PATTERN, bl_vocab, bl_merges, ignore_merges=True), [l3_specials["<|begin_of_text|>"]]),
         "llama2": (llama2, SentencePieceBpe(sp_vocab, sp_merges, True), [1]),
@@ -306,7 +399,8 @@ def write_tokenizers():
     for name, (tj, ref, prefix) in refs.items():
         with open(out("tokenizers", name + ".tokenizer.json"), "w", encoding="utf-8") as f:
             json.dump(tj, f, ensure_ascii=False)
-        cases[name] = [{"text": t, "ids": prefix + ref.encode(t)} for t in TRICKY]
+        suffix = [2] if name == "unigram" else []
+        cases[name] = [{"text": t, "ids": prefix + ref.encode(t) + suffix} for t in TRICKY]
     with open(out("tokenizers", "tokenizer_cases.json"), "w", encoding="utf-8") as f:
         json.dump(cases, f, ensure_ascii=False, indent=0)
     return refs

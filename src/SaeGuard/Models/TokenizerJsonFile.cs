@@ -81,6 +81,9 @@ public sealed class TokenizerJsonFile
         plain["padding"] = null;
         if (plain["added_tokens"] is JsonArray pa)
             foreach (var t in pa.OfType<JsonObject>().Where(t => t["special"]?.GetValue<bool>() == true).ToList()) pa.Remove(t);
+        // A Unigram lattice would still match "<s>" typed in a text through its vocabulary entry: make special pieces unmatchable.
+        if (plain["model"]?["vocab"] is JsonArray uv)
+            foreach (var id in special.Where(i => i >= 0 && i < uv.Count)) uv[id]![0] = "\uFFFF" + id + "\uFFFF";
         ModelOnlyJson = plain.ToJsonString();
     }
 

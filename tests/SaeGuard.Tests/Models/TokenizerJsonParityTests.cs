@@ -7,21 +7,23 @@ namespace SaeGuard.Tests.Models;
 /// tokenizer.json parity on 40 tricky strings per tokenizer type (accents, emoji and ZWJ sequences,
 /// whitespace runs, digits, code, special-token strings typed as text) against the reference
 /// tokenizers of the fixture script (byte-level BPE with the GPT-2 and Llama-3 regexes, SentencePiece
-/// BPE with byte fallback, with and without the prefix space).
+/// BPE with byte fallback, with and without the prefix space, SentencePiece Unigram with "$A &lt;/s&gt;").
 /// </summary>
 public class TokenizerJsonParityTests
 {
-    public static TheoryData<string> Names => new() { "gpt2", "llama3", "llama2", "gemma" };
+    public static TheoryData<string> Names => new() { "gpt2", "llama3", "llama2", "gemma", "unigram" };
 
     [Theory]
     [MemberData(nameof(Names))]
-    public void Every_tricky_string_gives_the_reference_ids_and_only_bos_is_special(string name)
+    public void Every_tricky_string_gives_the_reference_ids_and_only_bos_eos_are_special(string name)
     {
         using var doc = JsonDocument.Parse(File.ReadAllBytes(OnnxDecoderFixtures.Dir("tokenizers", "tokenizer_cases.json")));
         var cases = doc.RootElement.GetProperty(name).EnumerateArray().ToList();
         Assert.True(cases.Count >= 30);
         using var tok = OnnxDecoderFixtures.Tokenizer(name);
-        bool hasBos = name != "gpt2";
+        int pre = tok.Source.Prefix.Length, post = tok.Source.Suffix.Length;
+        Assert.Equal(name is "gpt2" or "unigram" ? 0 : 1, pre);
+        Assert.Equal(name == "unigram" ? 1 : 0, post);
         var failures = new List<string>();
         foreach (var c in cases)
         {
@@ -29,7 +31,7 @@ public class TokenizerJsonParityTests
             var expected = c.GetProperty("ids").EnumerateArray().Select(x => x.GetInt32()).ToArray();
             var got = tok.Encode(text, 10_000);
             if (!got.Ids.SequenceEqual(expected)) failures.Add($"'{text}': [{string.Join(",", got.Ids)}] vs [{string.Join(",", expected)}]");
-            for (int i = 0; i < got.Length; i++) Assert.Equal(hasBos && i == 0, got.IsSpecial[i]);
+            for (int i = 0; i < got.Length; i++) Assert.Equal(i < pre || i >= got.Length - post, got.IsSpecial[i]);
             Assert.Null(got.IsTemplate);
             Assert.False(got.Truncated);
         }
