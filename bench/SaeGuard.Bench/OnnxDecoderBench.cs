@@ -20,7 +20,7 @@ public sealed class OnnxDecoderBench : IBenchmark
     {
         int threads = args.Length > 0 ? int.Parse(args[0]) : 2;
         int reps = args.Length > 1 ? int.Parse(args[1]) : 3;
-        var dir = Path.Combine(FindRepo(), "bench", "out", "decoder-1024x8");
+        var dir = Path.Combine(ExtractBench.FindRepo(), "bench", "out", "decoder-1024x8");
         var modelPath = Path.Combine(dir, "model.onnx");
         if (!File.Exists(modelPath))
             throw new FileNotFoundException($"{modelPath} is missing: make it with /usr/bin/python3 tests/fixtures-src/make_onnx_decoders.py --bench bench/out/decoder-1024x8");
@@ -83,10 +83,10 @@ public sealed class OnnxDecoderBench : IBenchmark
                 bestPlain = Math.Min(bestPlain, p); bestCapture = Math.Min(bestCapture, c);
             }
             Console.WriteLine($"plain ORT forward (logits, 8 blocks): {tokens / bestPlain,8:N0} tokens/s  ({3 * tokens / cpuPlain:N0} tokens per CPU-second)");
-            Console.WriteLine($"SaeGuard capture (layer {layer}):        {tokens / bestCapture,8:N0} tokens/s  ({3 * tokens / cpuCapture:N0} tokens per CPU-second)  overhead {100 * (bestCapture / bestPlain - 1):+0.0;-0.0}% wall, {100 * (cpuCapture / cpuPlain - 1):+0.0;-0.0}% CPU");
+            Console.WriteLine($"SaeGuard capture (layer {layer}):        {tokens / bestCapture,8:N0} tokens/s  ({3 * tokens / cpuCapture:N0} tokens per CPU-second)  overhead {100 * (bestCapture / bestPlain - 1):+0.0;-0.0}% wall, {100 * (cpuCapture / cpuPlain - 1):+0.0;-0.0;0.0}% CPU");
             if (layer == 7)
             {
-                var shared = Path.Combine(FindRepo(), "..", "shared", "data", "refusal_direction_alpaca", "harmless_train.json");
+                var shared = Path.Combine(ExtractBench.FindRepo(), "..", "shared", "data", "refusal_direction_alpaca", "harmless_train.json");
                 var docs = CorpusReader.Read(shared, new CorpusReadOptions { TextColumn = "instruction" }).Take(300).ToList();
                 var outDir = Path.Combine(Path.GetTempPath(), "saeguard-bench-onnx-decoder");
                 Common.ProgressBar.Silent = true;
@@ -95,12 +95,5 @@ public sealed class OnnxDecoderBench : IBenchmark
                 Directory.Delete(outDir, true);
             }
         }
-    }
-
-    static string FindRepo()
-    {
-        var d = new DirectoryInfo(AppContext.BaseDirectory);
-        while (d != null && !File.Exists(Path.Combine(d.FullName, "SaeGuard.sln"))) d = d.Parent;
-        return d!.FullName;
     }
 }
