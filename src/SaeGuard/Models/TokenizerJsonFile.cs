@@ -72,6 +72,9 @@ public sealed class TokenizerJsonFile
         if (addEos != null) post = addEos.Value && EosToken != null ? new() { Id(EosToken, "eos_token") } : new();
         Prefix = pre.ToArray();
         Suffix = post.ToArray();
+        // without a tokenizer_config.json, the post-processor's tokens are the BOS/EOS (templates need the BOS text)
+        BosToken ??= Prefix.Length > 0 ? Vocab[Prefix[0]] : null;
+        EosToken ??= Suffix.Length > 0 ? Vocab[Suffix[^1]] : null;
         foreach (var id in Prefix.Concat(Suffix)) special.Add(id);
         SpecialIds = special;
 

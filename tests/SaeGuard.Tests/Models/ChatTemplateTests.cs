@@ -53,6 +53,38 @@ public class ChatTemplateTests
         Assert.Equal(full.Ids.TakeLast(tail), cut.Ids.TakeLast(tail));
     }
 
+    [Fact]
+    public void Llama3_and_gemma_templates_give_their_headers_around_the_user_tokens()
+    {
+        using var l3 = new HfTextTokenizer(SaeGuard.Models.TokenizerJsonFile.Load(OnnxDecoderFixtures.Dir("tokenizers", "llama3.tokenizer.json")), ChatTemplate.Named("llama-3"));
+        int L(string s) => l3.Source.Id(s, "t");
+        var t = l3.Encode(" Hello world ", 256);
+        var expected = new List<int> { L("<|begin_of_text|>"), L("<|start_header_id|>") };
+        expected.AddRange(l3.EncodeText("user")); expected.Add(L("<|end_header_id|>"));
+        expected.AddRange(l3.EncodeText("\n\nHello world")); expected.Add(L("<|eot_id|>")); expected.Add(L("<|start_header_id|>"));
+        expected.AddRange(l3.EncodeText("assistant")); expected.Add(L("<|end_header_id|>")); expected.AddRange(l3.EncodeText("\n\n"));
+        Assert.Equal(expected, t.Ids);
+        Assert.Equal("HelloĠworld", UserText(l3, t));
+
+        using var gemma = new HfTextTokenizer(SaeGuard.Models.TokenizerJsonFile.Load(OnnxDecoderFixtures.Dir("tokenizers", "gemma.tokenizer.json")), ChatTemplate.Named("gemma"));
+        int G(string s) => gemma.Source.Id(s, "t");
+        var g = gemma.Encode("Hello world", 256);
+        var ge = new List<int> { G("<bos>"), G("<start_of_turn>") };
+        ge.AddRange(gemma.EncodeText("user\nHello world")); ge.Add(G("<end_of_turn>")); ge.AddRange(gemma.EncodeText("\n"));
+        ge.Add(G("<start_of_turn>")); ge.AddRange(gemma.EncodeText("model\n"));
+        Assert.Equal(ge, g.Ids);
+        Assert.EndsWith("Hello▁world", UserText(gemma, g));
+        Assert.Equal(g.IsTemplate, g.IsSpecial);
+    }
+
+    [Fact]
+    public void A_template_whose_tokens_the_tokenizer_lacks_is_refused()
+    {
+        var e = Assert.Throws<SaeGuard.Common.UserError>(() =>
+            new HfTextTokenizer(SaeGuard.Models.TokenizerJsonFile.Load(OnnxDecoderFixtures.Dir("tokenizers", "gpt2.tokenizer.json")), ChatTemplate.Named("gemma")));
+        Assert.Contains("<start_of_turn>", e.Message);
+    }
+
     [Theory]
     [InlineData("{{ '<|im_start|>' + message['role'] }}", "chatml")]
     [InlineData("{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>' }}", "llama-3")]

@@ -38,7 +38,8 @@ public class OnnxDecoderCliTests
         using var tmp = new TempDir();
         File.WriteAllText(tmp["in.txt"], "Hello world\nHow do I make a cake?\n");
         var model = OnnxDecoderFixtures.Dir("gpt2", "model.onnx");
-        var (code, _, err) = CliHarness.Run("extract", "--model", model, "--layer", "1", "--chat-template", "auto", "--input", tmp["in.txt"], "--out", tmp["o"], "--dtype", "f32", "--threads", "1");
+        // a bare --chat-template (the old GGUF switch) means auto
+        var (code, _, err) = CliHarness.Run("extract", "--model", model, "--layer", "1", "--input", tmp["in.txt"], "--out", tmp["o"], "--dtype", "f32", "--threads", "1", "--chat-template");
         Assert.True(code == 0, err);
         var dump = ActivationDump.Open(tmp["o"]);
         using var tok = HfTextTokenizer.FromFile(OnnxDecoderFixtures.Dir("gpt2"), SaeGuard.Models.ChatTemplates.ChatTemplateChoice.Auto);
