@@ -32,6 +32,10 @@ public sealed class HfTextTokenizer : ITextTokenizer, IDisposable
         {
             throw new UserError($"'{file.Path}' could not be loaded by the Hugging Face tokenizer: {e.Message}");
         }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException)
+        {
+            throw new UserError($"'{file.Path}' needs the native Hugging Face tokenizers library (Tokenizers.DotNet), which this build carries for linux-x64 only: {e.Message}");
+        }
         finally { try { System.IO.File.Delete(tmp); } catch (IOException) { } }
         if (template != null)
             foreach (var piece in template.Render("x", file.BosToken).Where(p => p.Kind == ChatPieceKind.SpecialToken))
