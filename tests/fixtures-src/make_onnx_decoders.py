@@ -17,6 +17,7 @@ Outputs go to tests/SaeGuard.Tests/Fixtures/onnx/ and are committed:
   fused/   model.onnx built with onnx.helper: SimplifiedLayerNormalization, then the com.microsoft
            SkipSimplifiedLayerNormalization / SkipLayerNormalization nodes ONNX Runtime's optimizer makes,
            whose output 3 (input + skip) is the residual stream; expected from a float64 numpy forward
+  fused_nosum/model.onnx: the same graph whose final norm does not output the last block's sum
   noblocks/model.onnx: input_ids → Gather → MatMul, no transformer blocks (must be refused)
   tokenizers/*.tokenizer.json + tokenizer_cases.json: five tokenizer.json files (GPT-2 byte-level,
            Llama-3-style byte-level with a Split regex and a BOS template, Llama-2 SentencePiece BPE,
@@ -650,7 +651,7 @@ def f32(a):
     return np.asarray(a, dtype=np.float32)
 
 
-def write_fused(vocab=200, d=32, ff=64, layers=3):
+def write_fused(vocab=200, d=32, ff=64, layers=3, hide_last_sum=False, folder="fused"):
     E = f32(RNG.normal(size=(vocab, d)))
     W = [(f32(RNG.normal(size=(d, ff)) * 0.3), f32(RNG.normal(size=(ff, d)) * 0.3),
           f32(RNG.normal(size=(d, ff)) * 0.3), f32(RNG.normal(size=(ff, d)) * 0.3)) for _ in range(layers)]
@@ -678,8 +679,9 @@ def write_fused(vocab=200, d=32, ff=64, layers=3):
                 nodes.append(helper.make_node("SkipLayerNormalization", [f"o{k}", stream, f"norm{k}.gamma", f"norm{k}.beta"],
                                               [f"n{k}", "", "", f"s{k}"], name=f"norm{k}", domain="com.microsoft", epsilon=eps))
             else:
+                hide = hide_last_sum and k == 2 * layers   # the final norm does not output the last block's sum
                 nodes.append(helper.make_node("SkipSimplifiedLayerNormalization", [f"o{k}", stream, f"norm{k}.gamma"],
-                                              [f"n{k}", "", "", f"s{k}"], name=f"norm{k}", domain="com.microsoft", epsilon=eps))
+                                              [f"n{k}"] if hide else [f"n{k}", "", "", f"s{k}"], name=f"norm{k}", domain="com.microsoft", epsilon=eps))
             stream, normed = f"s{k}", f"n{k}"
     nodes.append(helper.make_node("Transpose", ["embed.weight"], ["embed_t"], perm=[1, 0], name="tie"))
     nodes.append(helper.make_node("MatMul", [normed, "embed_t"], ["logits"], name="lm_head"))
@@ -690,7 +692,9 @@ def write_fused(vocab=200, d=32, ff=64, layers=3):
                               inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14), helper.make_opsetid("com.microsoft", 1)])
     model.ir_version = 8
-    onnx.save(model, out("fused", "model.onnx"))
+    onnx.save(model, out(folder, "model.onnx"))
+    if hide_last_sum:
+        return
 
     def rms(x, g):
         return x / np.sqrt((x * x).mean(-1, keepdims=True) + eps) * g
@@ -758,6 +762,7 @@ if __name__ == "__main__":
     refs = write_tokenizers()
     write_torch_models(refs)
     write_fused()
+    write_fused(hide_last_sum=True, folder="fused_nosum")
     write_noblocks()
     total = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(ROOT) for f in fs)
     print(f"wrote {ROOT} ({total / 1e6:.2f} MB)")

@@ -55,6 +55,22 @@ public class OnnxDecoderCliTests
     }
 
     [Fact]
+    public void A_fused_norm_that_hides_the_last_residual_sum_is_named()
+    {
+        var model = OnnxDecoderFixtures.Dir("fused_nosum", "model.onnx");
+        var (code, stdout, err) = CliHarness.Run("extract", "--list-layers", "--model", model);
+        Assert.True(code == 0, err);
+        Assert.Contains("layer 1: s4", stdout);
+        Assert.Contains("layer 2: (not exposed by fused node norm6)", stdout);
+        using var tmp = new TempDir();
+        File.WriteAllText(tmp["in.txt"], "Hello\n");
+        var (code2, _, err2) = CliHarness.Run("extract", "--model", model, "--tokenizer", OnnxDecoderFixtures.Dir("llama"), "--layer", "2", "--input", tmp["in.txt"], "--out", tmp["o"]);
+        Assert.Equal(1, code2);
+        Assert.Contains("norm6", err2);
+        Assert.Contains("--hook-tensor", err2);
+    }
+
+    [Fact]
     public void An_unknown_chat_template_name_is_exit_1()
     {
         using var tmp = new TempDir();
