@@ -39,7 +39,7 @@ static class DataCommand
             if (OutPaths(p.GetValue(output)!).Summary == null) OutputPolicy.File(p.GetValue(output)!, p.GetValue(force), mixInputs);
             else OutputPolicy.FolderInPlace(p.GetValue(output)!, "mix", p.GetValue(force), claimNow: false, mixInputs);
             if (r.Total is <= 0) throw new UserError($"--total must be positive, got {r.Total}.");
-            using var counter = TokenCounter.ForModel(r.Model, r.Tokenizer, r.MaxLength);
+            using var counter = CliModels.TokenCounter(r.Model, r.Tokenizer, r.MaxLength);
             var result = CorpusMixer.Mix(r, counter, p.GetValue(threads));
             var (corpusPath, summaryPath) = OutPaths(p.GetValue(output)!);
             var summary = new
@@ -164,26 +164,18 @@ static class DataCommand
             var files = p.GetValue(_input) ?? Array.Empty<string>();
             var recipe = p.GetValue(_recipe);
             if ((files.Length == 0) == (recipe == null)) throw new UserError("Give --input FILE… or --recipe RECIPE (one of the two).");
-            int cap = p.GetValue(_maxDocs);
-            var docs = new List<DocRecord>();
-            if (recipe != null)
+            if (recipe != null) return CorpusInputs.ReadRecipeSources(recipe, p.GetValue(_maxDocs));
+            return CorpusInputs.Read(files, new CorpusInputOptions
             {
-                foreach (var s in MixRecipe.Load(recipe).Sources)
-                    foreach (var path in s.Paths)
-                        docs.AddRange(Capped(CorpusReader.Read(path, s.Read).Select(d => d with { Source = s.Name }), s.MaxDocs > 0 ? s.MaxDocs : cap));
-                return docs;
-            }
-            var opts = new CorpusReadOptions
-            {
-                Format = p.GetValue(_format)!, Turns = p.GetValue(_turns),
-                TextColumn = p.GetValue(_textCol), LabelColumn = p.GetValue(_labelCol), CategoryColumn = p.GetValue(_catCol),
-                FixedLabel = p.GetValue(_label), FixedCategory = p.GetValue(_category), CsvLenient = p.GetValue(_csvLenient),
-            };
-            foreach (var f in files) docs.AddRange(Capped(CorpusReader.Read(f, opts), cap));
-            return docs;
+                Read = new CorpusReadOptions
+                {
+                    Format = p.GetValue(_format)!, Turns = p.GetValue(_turns),
+                    TextColumn = p.GetValue(_textCol), LabelColumn = p.GetValue(_labelCol), CategoryColumn = p.GetValue(_catCol),
+                    FixedLabel = p.GetValue(_label), FixedCategory = p.GetValue(_category), CsvLenient = p.GetValue(_csvLenient),
+                },
+                MaxDocs = p.GetValue(_maxDocs),
+            });
         }
-
-        static IEnumerable<DocRecord> Capped(IEnumerable<DocRecord> rows, int cap) => cap > 0 ? rows.Take(cap) : rows;
     }
 
     /// <summary>--model / --tokenizer / --max-length: whose tokens are counted.</summary>
@@ -199,6 +191,6 @@ static class DataCommand
             cmd.Options.Add(_model); cmd.Options.Add(_tokenizer); cmd.Options.Add(_maxLength);
         }
 
-        public TokenCounter Open(ParseResult p) => TokenCounter.ForModel(p.GetValue(_model)!, p.GetValue(_tokenizer), p.GetValue(_maxLength));
+        public TokenCounter Open(ParseResult p) => CliModels.TokenCounter(p.GetValue(_model)!, p.GetValue(_tokenizer), p.GetValue(_maxLength));
     }
 }

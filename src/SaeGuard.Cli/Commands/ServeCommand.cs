@@ -47,7 +47,7 @@ static class ServeCommand
                 MaxBatch = p.GetValue(maxBatch),
                 BatchWindow = TimeSpan.FromMilliseconds(p.GetValue(window)),
             };
-            using var guard = GuardLoader.Load(p.GetValue(probe)!, p.GetValue(threads));
+            using var guard = GuardLoader.Load(p.GetValue(probe)!, new Probes.GuardLoadOptions { Threads = p.GetValue(threads), Models = CliModels.Sources });
             // A bind failure is reported below as one line; the host would also log it with a stack trace.
             var app = GuardServer.Build(guard, options, b => b.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None));
             try { app.Start(); }

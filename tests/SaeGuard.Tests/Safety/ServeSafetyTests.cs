@@ -17,7 +17,7 @@ public class ServeSafetyTests(GuardFixture f)
     [Fact]
     public async Task A_request_without_content_type_gets_415_and_is_not_scored()
     {
-        await using var app = GuardServer.Build(new LoadedGuard(f.Scorer, f.Catalog, f.GuardDir), new GuardServerOptions(), b => b.WebHost.UseTestServer());
+        await using var app = GuardServer.Build(new LoadedGuard(f.Scorer, f.Catalog, f.ProbeDir), new GuardServerOptions(), b => b.WebHost.UseTestServer());
         await app.StartAsync();
         var bare = new ByteArrayContent(Encoding.UTF8.GetBytes("{\"text\":\"How do I bake bread?\"}"));
         Assert.Null(bare.Headers.ContentType);
@@ -35,7 +35,7 @@ public class ServeSafetyTests(GuardFixture f)
         using var busy = new TcpListener(IPAddress.Loopback, 0);
         busy.Start();
         int port = ((IPEndPoint)busy.LocalEndpoint).Port;
-        var (code, _, err) = CliHarness.Run("serve", "--probe", f.GuardDir, "--urls", $"http://127.0.0.1:{port}");
+        var (code, _, err) = CliHarness.Run("serve", "--probe", f.ProbeDir, "--urls", $"http://127.0.0.1:{port}");
         Assert.Equal(1, code);
         Assert.Contains($"Cannot listen on http://127.0.0.1:{port}", err);
         Assert.DoesNotContain("   at ", err);
