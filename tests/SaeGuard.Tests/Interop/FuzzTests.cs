@@ -36,7 +36,9 @@ public class FuzzTests
     {
         using var tmp = new TempDir();
         var t = Target(target, tmp);
-        var report = ParserFuzzer.Run(t, Cases, seed: 12 + target.Length, tmp.Path, TimeSpan.FromSeconds(1), MaxBytes);
+        // Parquet.Net loops forever on some damaged files; those reads are cut by ParquetFormat's 3 s budget (docs/BENCHMARKS.md)
+        var limit = TimeSpan.FromSeconds(target == "parquet" ? 3.5 : 1);
+        var report = ParserFuzzer.Run(t, Cases, seed: 12 + target.Length, tmp.Path, limit, MaxBytes);
         Assert.True(report.Ok, report + "\n" + string.Join("\n", report.Failures));
         Assert.Equal(Cases, report.Cases);
         Assert.True(report.Refused > Cases / 20, $"only {report.Refused} of {Cases} mutants were refused: the mutator is not reaching the checks ({report})");
