@@ -1,7 +1,7 @@
 using SaeGuard.Activations;
 using SaeGuard.Tests.Infrastructure;
 
-namespace SaeGuard.Tests.Spine;
+namespace SaeGuard.Tests.Activations;
 
 public class ExtractCliTests
 {

@@ -2,7 +2,7 @@ using SaeGuard.Activations;
 using SaeGuard.Models;
 using SaeGuard.Tests.Infrastructure;
 
-namespace SaeGuard.Tests.Spine;
+namespace SaeGuard.Tests.Models;
 
 public class OnnxFileModelTests
 {

@@ -1,6 +1,6 @@
 using SaeGuard.Models;
 
-namespace SaeGuard.Tests.Spine;
+namespace SaeGuard.Tests.Models;
 
 /// <summary>One built-in model per test class: loading the 90 MB ONNX graph takes a second.</summary>
 public sealed class MiniLmFixture : IDisposable

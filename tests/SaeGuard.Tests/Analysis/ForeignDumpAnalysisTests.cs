@@ -9,7 +9,7 @@ using SaeGuard.Tests.Infrastructure;
 namespace SaeGuard.Tests.Analysis;
 
 /// <summary>Foreign chunk folders as analyze reads them (the interop reader with <see cref="AnalysisInput.ForeignOptions"/>).</summary>
-public class ForeignDumpTests
+public class ForeignDumpAnalysisTests
 {
     static ForeignDump Open(string dir) => ForeignDump.Open(dir, AnalysisInput.ForeignOptions);
 

@@ -1,6 +1,6 @@
 using SaeGuard.Models;
 
-namespace SaeGuard.Tests.Spine;
+namespace SaeGuard.Tests.Models;
 
 /// <summary>
 /// Expected WordPiece splits derived by hand from BERT-uncased rules (lower-case, strip accents,

@@ -1,6 +1,6 @@
 using SaeGuard.Common;
 
-namespace SaeGuard.Tests.Spine;
+namespace SaeGuard.Tests.Common;
 
 public class ProgressBarTests
 {

@@ -1,7 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using SaeGuard.Models;
 
-namespace SaeGuard.Tests.Spine;
+namespace SaeGuard.Tests.Models;
 
 /// <summary>Capturing block N runs only the nodes it depends on, and the rows stay those of the full graph.</summary>
 public class GraphPruningTests

@@ -1,7 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using SaeGuard.Models;
 
-namespace SaeGuard.Tests.Spine;
+namespace SaeGuard.Tests.Models;
 
 public class HiddenStateTests : IClassFixture<MiniLmFixture>
 {

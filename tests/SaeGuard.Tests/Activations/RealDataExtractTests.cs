@@ -3,7 +3,7 @@ using SaeGuard.Data;
 using SaeGuard.Models;
 using SaeGuard.Tests.Infrastructure;
 
-namespace SaeGuard.Tests.Spine;
+namespace SaeGuard.Tests.Activations;
 
 public class RealDataExtractTests
 {
