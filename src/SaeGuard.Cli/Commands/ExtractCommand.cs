@@ -27,16 +27,17 @@ static class ExtractCommand
         var tokenizer = new Option<string?>("--tokenizer") { Description = "vocab.txt or tokenizer.json for an ONNX model." };
         var hookTensor = new Option<string?>("--hook-tensor") { Description = "Capture this ONNX graph tensor instead of a layer output." };
         var maxLength = new Option<int?>("--max-length") { Description = "Truncate documents to this many tokens (default: the model's)." };
+        var shard = new Option<string?>("--shard") { Description = "Extract only shard i of N (e.g. 0/4): contiguous document ranges balanced on tokens; doc ids stay corpus indices; a finished shard is not redone. Merge with `acts merge`." };
         var chatTemplate = GgufCliOptions.ChatTemplate();
         var threads = CommonOptions.Threads();
         var json = CommonOptions.Json();
         var cmd = new Command("extract", "Capture one layer's residual stream for every token of a corpus into a dump folder.")
-        { model, layer, input, output, format, turns, textCol, labelCol, catCol, label, category, maxTokens, maxDocs, dtype, tokenizer, hookTensor, maxLength, chatTemplate, threads, json };
+        { model, layer, input, output, format, turns, textCol, labelCol, catCol, label, category, maxTokens, maxDocs, dtype, tokenizer, hookTensor, maxLength, shard, chatTemplate, threads, json };
         cmd.SetAction(p => CliRunner.Run(() =>
         {
             var dt = p.GetValue(dtype)!;
             if (dt != "f16" && dt != "f32") throw new UserError($"--dtype must be f16 or f32, got '{dt}'.");
-            var docs = new List<DocRecord>();
+            var spec = p.GetValue(shard) is { } sh ? ShardSpec.Parse(sh) : (ShardSpec?)null;
             var files = p.GetValue(input)!;
             string? PerInput(Option<string[]> o, int i)
             {
@@ -47,23 +48,33 @@ static class ExtractCommand
                     throw new UserError($"{o.Name} was given {v.Length} times for {files.Length} inputs: give it once (all inputs) or once per --input.");
                 return v[i];
             }
-            for (int fi = 0; fi < files.Length; fi++)
+            var readOpts = files.Select((file, fi) => new CorpusReadOptions
             {
-                var file = files[fi];
-                var opts = new CorpusReadOptions
+                Format = p.GetValue(format)!, Turns = p.GetValue(turns),
+                TextColumn = PerInput(textCol, fi), LabelColumn = p.GetValue(labelCol), CategoryColumn = p.GetValue(catCol),
+                FixedLabel = PerInput(label, fi), FixedCategory = PerInput(category, fi),
+            }).ToArray();
+            int cap = p.GetValue(maxDocs);
+            IEnumerable<DocRecord> Corpus()
+            {
+                for (int fi = 0; fi < files.Length; fi++)
                 {
-                    Format = p.GetValue(format)!, Turns = p.GetValue(turns),
-                    TextColumn = PerInput(textCol, fi), LabelColumn = p.GetValue(labelCol), CategoryColumn = p.GetValue(catCol),
-                    FixedLabel = PerInput(label, fi), FixedCategory = PerInput(category, fi),
-                };
-                var rows = CorpusReader.Read(file, opts);
-                int cap = p.GetValue(maxDocs);
-                docs.AddRange(cap > 0 ? rows.Take(cap) : rows);
+                    var rows = CorpusReader.Read(files[fi], readOpts[fi]);
+                    foreach (var d in cap > 0 ? rows.Take(cap) : rows) yield return d;
+                }
             }
             using var source = GgufCliOptions.Open(p.GetValue(model)!, p.GetValue(layer), p.GetValue(tokenizer), p.GetValue(threads), p.GetValue(maxLength), p.GetValue(hookTensor), p.GetValue(chatTemplate));
-            var summary = Extractor.Run(source, docs, p.GetValue(output)!, new ExtractOptions { F16 = dt == "f16", MaxTokens = p.GetValue(maxTokens) });
-            Console.Error.WriteLine($"extract: {summary.Docs:N0} docs, {summary.Tokens:N0} tokens ({summary.TruncatedDocs} truncated to {source.MaxLength}) in {summary.Seconds:F1}s, {summary.TokensPerSecond:N0} tokens/s → {summary.OutDir}");
-            if (p.GetValue(json)) CliRunner.PrintJson(new { summary.Docs, summary.Tokens, summary.TruncatedDocs, summary.Shards, summary.Seconds, tokens_per_s = summary.TokensPerSecond, out_dir = summary.OutDir, model = source.ModelName, layer = source.Layer, d = source.Width });
+            var options = new ExtractOptions { F16 = dt == "f16", MaxTokens = p.GetValue(maxTokens) };
+            var job = spec == null ? "" : ShardedExtraction.JobKey(files, source,
+                System.Text.Json.JsonSerializer.Serialize(readOpts), cap.ToString(), options.MaxTokens.ToString(), dt, p.GetValue(chatTemplate).ToString());
+            var run = ShardedExtraction.Run(source, Corpus, p.GetValue(output)!, spec, job, options);
+            var summary = run.Extract;
+            if (run.AlreadyDone)
+                Console.Error.WriteLine($"extract: shard {spec} is already complete in {summary.OutDir} ({summary.Docs:N0} docs, {summary.Tokens:N0} tokens); nothing to do.");
+            else if (spec != null)
+                Console.Error.WriteLine($"extract: shard {spec} = documents {run.Plan.FirstDoc:N0}–{run.Plan.FirstDoc + run.Plan.Docs - 1:N0} of {run.Plan.CorpusDocs:N0} ({run.Plan.Tokens:N0} of {run.Plan.CorpusTokens:N0} tokens; largest shard {run.Plan.Imbalance:F3}× the mean).");
+            if (!run.AlreadyDone) Console.Error.WriteLine($"extract: {summary.Docs:N0} docs, {summary.Tokens:N0} tokens ({summary.TruncatedDocs} truncated to {source.MaxLength}) in {summary.Seconds:F1}s, {summary.TokensPerSecond:N0} tokens/s → {summary.OutDir}");
+            if (p.GetValue(json)) CliRunner.PrintJson(new { summary.Docs, summary.Tokens, summary.TruncatedDocs, summary.Shards, summary.Seconds, shard = spec?.ToString(), already_done = run.AlreadyDone, first_doc = run.Plan.FirstDoc, imbalance = run.Plan.Imbalance, tokens_per_s = summary.TokensPerSecond, out_dir = summary.OutDir, model = source.ModelName, layer = source.Layer, d = source.Width });
             return 0;
         }));
         return cmd;
