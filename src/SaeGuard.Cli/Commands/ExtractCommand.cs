@@ -28,11 +28,12 @@ static class ExtractCommand
         var hookTensor = new Option<string?>("--hook-tensor") { Description = "Capture this ONNX graph tensor instead of a layer output." };
         var maxLength = new Option<int?>("--max-length") { Description = "Truncate documents to this many tokens (default: the model's)." };
         var shard = new Option<string?>("--shard") { Description = "Extract only shard i of N (e.g. 0/4): contiguous document ranges balanced on tokens; doc ids stay corpus indices; a finished shard is not redone. Merge with `acts merge`." };
+        var shardMb = new Option<int>("--max-shard-mb") { Description = "Size of each safetensors file of the dump, in MB.", DefaultValueFactory = _ => 64 };
         var chatTemplate = GgufCliOptions.ChatTemplate();
         var threads = CommonOptions.Threads();
         var json = CommonOptions.Json();
         var cmd = new Command("extract", "Capture one layer's residual stream for every token of a corpus into a dump folder.")
-        { model, layer, input, output, format, turns, textCol, labelCol, catCol, label, category, maxTokens, maxDocs, dtype, tokenizer, hookTensor, maxLength, shard, chatTemplate, threads, json };
+        { model, layer, input, output, format, turns, textCol, labelCol, catCol, label, category, maxTokens, maxDocs, dtype, tokenizer, hookTensor, maxLength, shard, shardMb, chatTemplate, threads, json };
         cmd.SetAction(p => CliRunner.Run(() =>
         {
             var dt = p.GetValue(dtype)!;
@@ -64,9 +65,10 @@ static class ExtractCommand
                 }
             }
             using var source = GgufCliOptions.Open(p.GetValue(model)!, p.GetValue(layer), p.GetValue(tokenizer), p.GetValue(threads), p.GetValue(maxLength), p.GetValue(hookTensor), p.GetValue(chatTemplate));
-            var options = new ExtractOptions { F16 = dt == "f16", MaxTokens = p.GetValue(maxTokens) };
+            if (p.GetValue(shardMb) <= 0) throw new UserError($"--max-shard-mb must be positive, got {p.GetValue(shardMb)}.");
+            var options = new ExtractOptions { F16 = dt == "f16", MaxTokens = p.GetValue(maxTokens), MaxShardBytes = (long)p.GetValue(shardMb) << 20 };
             var job = spec == null ? "" : ShardedExtraction.JobKey(files, source,
-                System.Text.Json.JsonSerializer.Serialize(readOpts), cap.ToString(), options.MaxTokens.ToString(), dt, p.GetValue(chatTemplate).ToString());
+                System.Text.Json.JsonSerializer.Serialize(readOpts), cap.ToString(), options.MaxTokens.ToString(), options.MaxShardBytes.ToString(), dt, p.GetValue(chatTemplate).ToString());
             var run = ShardedExtraction.Run(source, Corpus, p.GetValue(output)!, spec, job, options);
             var summary = run.Extract;
             if (run.AlreadyDone)

@@ -28,8 +28,8 @@ public static class MergedDump
     {
         if (inputs.Count == 0) throw new UserError("acts merge: give at least one dump folder.");
         var finalOut = Path.GetFullPath(outDir);
+        CheckOutput(finalOut, inputs.Select(Path.GetFullPath));
         var dumps = inputs.Select(d => (Dir: Path.GetFullPath(d), Meta: DumpMeta.Load(d))).ToList();
-        CheckOutput(finalOut, dumps.Select(d => d.Dir));
         dumps = Order(dumps);
         var first = dumps[0];
         string? vocabHash = null, vocabFrom = null;
