@@ -9,7 +9,9 @@ static class TrainCommand
 {
     public static Command Create()
     {
-        var acts = CommonOptions.Required("--acts", "Activations dump folder (from `extract`).");
+        var acts = new Option<string?>("--acts") { Description = "Activations dump folder (from `extract`, or merged by `acts merge`)." };
+        var corpus = new CorpusCliOptions(required: false, modelDefault: null);
+        var buffer = new Option<int>("--buffer-batches") { Description = "With --model: batches held in the shuffle buffer (half is handed out, then refilled).", DefaultValueFactory = _ => 20 };
         var output = CommonOptions.Required("--out", "Output SAE folder (SAELens layout) with metrics.jsonl and checkpoints/.");
         var arch = new Option<string>("--arch") { Description = "topk | batchtopk | jumprelu | relu (ReLU + L1).", DefaultValueFactory = _ => "topk" };
         var k = new Option<int>("--k") { Description = "Active latents per token (topk; average for batchtopk).", DefaultValueFactory = _ => 32 };
@@ -27,11 +29,30 @@ static class TrainCommand
         var includeSpecial = new Option<bool>("--include-special") { Description = "Also train on [CLS]/[SEP]/BOS/pad tokens." };
         var threads = CommonOptions.Threads();
         var json = CommonOptions.Json();
-        var cmd = new Command("train", "Train a sparse autoencoder on an activations dump (TopK/AuxK by default).")
-        { acts, output, arch, k, expansion, latents, l1, tokens, batch, lr, seed, resume, ckEvery, deadAfter, logEvery, includeSpecial, threads, json };
+        var cmd = new Command("train", "Train a sparse autoencoder on an activations dump, or straight from a model over a corpus (--model M --input CORPUS; nothing but the SAE is written).")
+        { acts, output, arch, k, expansion, latents, l1, tokens, batch, lr, seed, resume, ckEvery, deadAfter, logEvery, includeSpecial, threads, json, buffer };
+        corpus.AddTo(cmd);
         cmd.SetAction(p => CliRunner.Run(() =>
         {
-            var dump = ActivationDump.Open(p.GetValue(acts)!);
+            var fromModel = p.GetValue(corpus.Model) != null;
+            if (fromModel == (p.GetValue(acts) != null))
+                throw new UserError("train needs either --acts DIR (a dump) or --model M --input CORPUS (straight from the model), not both.");
+            if (fromModel && (p.GetValue(corpus.Input) ?? Array.Empty<string>()).Length == 0)
+                throw new UserError("train --model needs --input CORPUS (the texts to run through the model).");
+            if (p.GetValue(buffer) < 2) throw new UserError($"--buffer-batches must be at least 2, got {p.GetValue(buffer)}.");
+            using var source = fromModel ? corpus.OpenSource(p, p.GetValue(threads)) : null;
+            var dump = fromModel ? null : ActivationDump.Open(p.GetValue(acts)!);
+            ModelActivationStore? store = null;
+            if (fromModel)
+            {
+                var (open, files, key) = corpus.Corpus(p);
+                store = new ModelActivationStore(source!, open, new ModelStoreOptions
+                {
+                    BufferRows = (int)Math.Min(int.MaxValue / Math.Max(1, source!.Width), (long)p.GetValue(buffer) * p.GetValue(batch)),
+                    MaxTokens = p.GetValue(corpus.MaxTokens), CorpusKey = ShardedExtraction.JobKey(files, source, key),
+                });
+            }
+            TrainData data = store != null ? store : new DumpTrainData(dump!);
             var a = p.GetValue(arch)!.ToLowerInvariant();
             if (a == "standard") a = "relu";
             var options = new SaeTrainOptions
@@ -41,16 +62,16 @@ static class TrainCommand
                 DeadAfterTokens = p.GetValue(deadAfter), LogEvery = p.GetValue(logEvery), IncludeSpecialTokens = p.GetValue(includeSpecial),
                 Threads = p.GetValue(threads),
             };
-            SaeTrainer.Validate(options, dump.D);
+            SaeTrainer.Validate(options, data.D);
             long every = p.GetValue(ckEvery);
-            long runTokens = options.Tokens > 0 ? options.Tokens : dump.NTokens;
+            long runTokens = options.Tokens > 0 ? options.Tokens : data.Rows;
             options = options with { CheckpointEvery = every < 0 ? 0 : every > 0 ? every : Math.Max(options.BatchSize, runTokens / 4) };
             var outDir = p.GetValue(output)!;
             using var cts = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
             Console.CancelKeyPress += onCancel;
             SaeTrainResult r;
-            try { r = SaeTrainer.Run(dump, options, outDir, p.GetValue(resume), cts.Token); }
+            try { r = store != null ? SaeTrainer.Run(store, options, outDir, p.GetValue(resume), cts.Token, store.Metadata()) : SaeTrainer.Run(dump!, options, outDir, p.GetValue(resume), cts.Token); }
             finally { Console.CancelKeyPress -= onCancel; }
             var f = r.Final;
             if (!r.Completed)

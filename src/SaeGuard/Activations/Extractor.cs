@@ -14,6 +14,8 @@ public sealed record ExtractOptions
     public int MaxBatchDocs { get; init; } = 64;
     /// <summary>Documents sorted by length together, so batches carry little padding.</summary>
     public int SortWindow { get; init; } = 1024;
+    /// <summary>Token rows a window holds at most (its activations are in memory together).</summary>
+    public int WindowRows { get; init; } = 65_536;
     public long MaxShardBytes { get; init; } = 64L << 20;
     /// <summary>Doc id of the first document (a shard keeps the corpus index as doc id).</summary>
     public int FirstDocId { get; init; }
@@ -57,10 +59,9 @@ public static class Extractor
         bool byTokens = options.ProgressTokens > 0;
         using var bar = new ProgressBar(options.ProgressLabel, byTokens ? options.ProgressTokens : docCount, "tok");
         bool capped = false;
-        foreach (var window in docs.Chunk(options.SortWindow))
+        foreach (var (window, toks) in Windows(source, docs, options))
         {
             if (capped) break;
-            var toks = window.Select(d => source.Tokenize(d.Text)).ToArray();
             var acts = new float[window.Length][];
             foreach (var batch in MakeBatches(toks, options))
             {
@@ -85,6 +86,20 @@ public static class Extractor
         }
         var meta = writer.Complete(source.TokenText, source.VocabSize, m => m with { TruncatedDocs = truncated, Shard = options.Shard });
         return new ExtractSummary(tokens, written, truncated, meta.Shards.Count, sw.Elapsed.TotalSeconds, outDir);
+    }
+
+    /// <summary>Documents with their tokens, cut into windows of at most SortWindow documents and about WindowRows tokens.</summary>
+    public static IEnumerable<(DocRecord[] Docs, TokenizedText[] Tokens)> Windows(IActivationSource source, IEnumerable<DocRecord> docs, ExtractOptions o)
+    {
+        var d = new List<DocRecord>(); var t = new List<TokenizedText>();
+        long rows = 0;
+        foreach (var doc in docs)
+        {
+            var tok = source.Tokenize(doc.Text);
+            d.Add(doc); t.Add(tok); rows += tok.Length;
+            if (d.Count >= o.SortWindow || rows >= o.WindowRows) { yield return (d.ToArray(), t.ToArray()); d.Clear(); t.Clear(); rows = 0; }
+        }
+        if (d.Count > 0) yield return (d.ToArray(), t.ToArray());
     }
 
     /// <summary>Groups document indices by length so each batch stays under the padded-token budget.</summary>

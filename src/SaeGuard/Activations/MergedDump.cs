@@ -30,7 +30,6 @@ public static class MergedDump
         var finalOut = Path.GetFullPath(outDir);
         CheckOutput(finalOut, inputs.Select(Path.GetFullPath));
         var dumps = inputs.Select(d => (Dir: Path.GetFullPath(d), Meta: DumpMeta.Load(d))).ToList();
-        dumps = Order(dumps);
         var first = dumps[0];
         string? vocabHash = null, vocabFrom = null;
         foreach (var (dir, meta) in dumps)
@@ -45,6 +44,8 @@ public static class MergedDump
                 throw new UserError($"acts merge: '{vocab}' differs from '{Path.Combine(vocabFrom!, "vocab.json")}' (field tokenizer: the vocabularies are not the same); only dumps of one tokenizer merge.");
             vocabHash ??= h; vocabFrom ??= dir;
         }
+        dumps = Order(dumps);
+        first = dumps[0];
 
         var shards = new List<(string Path, ShardInfo Info)>();
         foreach (var (dir, meta) in dumps)
@@ -103,8 +104,8 @@ public static class MergedDump
         {
             var a = Path.TrimEndingDirectorySeparator(input) + Path.DirectorySeparatorChar;
             var o = Path.TrimEndingDirectorySeparator(finalOut) + Path.DirectorySeparatorChar;
-            if (a.StartsWith(o, StringComparison.Ordinal))
-                throw new UserError($"acts merge: --out '{finalOut}' is or contains the input '{input}'; choose another folder.");
+            if (a.StartsWith(o, StringComparison.Ordinal) || o.StartsWith(a, StringComparison.Ordinal))
+                throw new UserError($"acts merge: --out '{finalOut}' is or contains or lies inside the input '{input}'; choose another folder.");
         }
         if (File.Exists(finalOut)) throw new UserError($"acts merge: --out '{finalOut}' is a file; give a folder.");
         if (Directory.Exists(finalOut) && Directory.EnumerateFileSystemEntries(finalOut).Any() && !File.Exists(Path.Combine(finalOut, "meta.json")))

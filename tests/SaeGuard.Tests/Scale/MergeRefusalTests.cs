@@ -75,7 +75,7 @@ public class MergeRefusalTests
         File.WriteAllText(Path.Combine(vocab, "vocab.json"), "[\"x\"]");
         AssertRefused(tmp, "tokenizer", a, vocab);
 
-        AssertRefused(tmp, "is or contains the input", a, tmp.Path);
+        AssertRefused(tmp, "lies inside the input", a, tmp.Path);
     }
 
     [Fact]
