@@ -33,6 +33,7 @@ public class ShardPlanTests
             var plan = ShardPlan.Compute(docs, new ShardSpec(0, n));
             double mean = (double)plan.CorpusTokens / n;
             Assert.Equal(plan.CorpusTokens, plan.ShardTokens.Sum());
+            Console.WriteLine($"balance: {docs.Length:N0} Alpaca prompts, {plan.CorpusTokens:N0} MiniLM tokens, N = {n}: largest shard {plan.Imbalance:F4}× the mean, smallest {plan.ShardTokens.Min() / mean:F4}×");
             Assert.All(plan.ShardTokens, t => Assert.InRange(t, mean - longest, mean + longest));
             Assert.True(plan.Imbalance < 1 + longest / mean, $"N={n}: imbalance {plan.Imbalance}");
         }
