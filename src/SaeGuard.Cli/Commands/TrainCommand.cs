@@ -41,7 +41,9 @@ static class TrainCommand
                 throw new UserError("train --model needs --input CORPUS (the texts to run through the model).");
             if (p.GetValue(buffer) < 2) throw new UserError($"--buffer-batches must be at least 2, got {p.GetValue(buffer)}.");
             using var source = fromModel ? corpus.OpenSource(p, p.GetValue(threads)) : null;
-            var dump = fromModel ? null : ActivationDump.Open(p.GetValue(acts)!);
+            var actsDir = p.GetValue(acts);
+            var foreign = !fromModel && SaeGuard.Interop.ForeignDump.LooksLikeForeignDump(actsDir!) ? SaeGuard.Interop.ForeignDump.Open(actsDir!) : null;
+            var dump = fromModel || foreign != null ? null : ActivationDump.Open(actsDir!);
             ModelActivationStore? store = null;
             if (fromModel)
             {
@@ -52,7 +54,8 @@ static class TrainCommand
                     MaxTokens = p.GetValue(corpus.MaxTokens), CorpusKey = ShardedExtraction.JobKey(files, source, key),
                 });
             }
-            TrainData data = store != null ? store : new DumpTrainData(dump!);
+            TrainData data = store != null ? store : foreign != null ? new SaeGuard.Interop.ForeignDumpTrainData(foreign) : new DumpTrainData(dump!);
+            if (foreign != null) Console.Error.WriteLine($"train: foreign dump, {foreign.Chunks.Count} chunks, {foreign.Rows:N0} rows × {foreign.Width}, {foreign.Orientation}");
             var a = p.GetValue(arch)!.ToLowerInvariant();
             if (a == "standard") a = "relu";
             var options = new SaeTrainOptions
@@ -71,7 +74,12 @@ static class TrainCommand
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
             Console.CancelKeyPress += onCancel;
             SaeTrainResult r;
-            try { r = store != null ? SaeTrainer.Run(store, options, outDir, p.GetValue(resume), cts.Token, store.Metadata()) : SaeTrainer.Run(dump!, options, outDir, p.GetValue(resume), cts.Token); }
+            try
+            {
+                r = dump != null ? SaeTrainer.Run(dump, options, outDir, p.GetValue(resume), cts.Token)
+                    : SaeTrainer.Run(data, options, outDir, p.GetValue(resume), cts.Token,
+                        store?.Metadata() ?? new SaeGuard.Sae.SaeMetadata { Dataset = Path.GetFullPath(actsDir!) });
+            }
             finally { Console.CancelKeyPress -= onCancel; }
             var f = r.Final;
             if (!r.Completed)

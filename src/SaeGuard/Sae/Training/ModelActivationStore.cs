@@ -106,10 +106,18 @@ public sealed class ModelActivationStore : TrainData
         }
     }
 
+    RowSplit? _split;
+
+    public override void UseSplit(RowSplit split) => _split = split;
+
+    /// <summary>All rows in order, except (once the split is known and is by document) the documents with no held-out row:
+    /// the final metrics then cost a forward pass over the held-out documents only.</summary>
     public override IEnumerable<RowBlock> InOrder()
     {
         var buf = new Buffer(_capacity, D);
-        foreach (var doc in Produce(0))
+        var split = _split;
+        Func<int, bool>? keep = split is { ByDocument: true } ? doc => split.IsHeldOut(0, doc) : null;
+        foreach (var doc in DocumentActivations.Stream(_src, _corpus().Take(Docs), 0, 0, _o.MaxTokens, keepDoc: keep))
         {
             if (buf.Count + doc.Count > buf.Capacity && buf.Count > 0) { yield return buf.Block(); buf.Count = 0; }
             if (doc.Count > buf.Capacity) buf = new Buffer(doc.Count, D);
