@@ -23,7 +23,7 @@ sealed class CorpusCliOptions
     public readonly Option<string?> Tokenizer = new("--tokenizer") { Description = "vocab.txt or tokenizer.json for an ONNX model." };
     public readonly Option<string?> HookTensor = new("--hook-tensor") { Description = "Capture this ONNX graph tensor instead of a layer output." };
     public readonly Option<int?> MaxLength = new("--max-length") { Description = "Truncate documents to this many tokens (default: the model's)." };
-    public readonly Option<bool> ChatTemplate = GgufCliOptions.ChatTemplate();
+    public readonly Option<bool> ChatTemplate = new("--chat-template") { Description = "GGUF models: wrap every text as a user turn in the model's chat template before tokenizing." };
 
     public CorpusCliOptions(bool required, string? modelDefault)
     {
@@ -40,34 +40,23 @@ sealed class CorpusCliOptions
     public (Func<IEnumerable<DocRecord>> Open, string[] Files, string Key) Corpus(ParseResult p)
     {
         var files = p.GetValue(Input) ?? Array.Empty<string>();
-        string? PerInput(Option<string[]> o, int i)
+        var o = new CorpusInputOptions
         {
-            var v = p.GetValue(o) ?? Array.Empty<string>();
-            if (v.Length == 0) return null;
-            if (v.Length == 1) return v[0];
-            if (v.Length != files.Length)
-                throw new UserError($"{o.Name} was given {v.Length} times for {files.Length} inputs: give it once (all inputs) or once per --input.");
-            return v[i];
-        }
-        var readOpts = files.Select((_, fi) => new CorpusReadOptions
-        {
-            Format = p.GetValue(Format)!, Turns = p.GetValue(Turns),
-            TextColumn = PerInput(TextColumn, fi), LabelColumn = p.GetValue(LabelColumn), CategoryColumn = p.GetValue(CategoryColumn),
-            FixedLabel = PerInput(Label, fi), FixedCategory = PerInput(Category, fi),
-        }).ToArray();
-        int cap = p.GetValue(MaxDocs);
-        IEnumerable<DocRecord> Open()
-        {
-            for (int fi = 0; fi < files.Length; fi++)
-            {
-                var rows = CorpusReader.Read(files[fi], readOpts[fi]);
-                foreach (var d in cap > 0 ? rows.Take(cap) : rows) yield return d;
-            }
-        }
-        var key = string.Join("\n", System.Text.Json.JsonSerializer.Serialize(readOpts), cap.ToString(), p.GetValue(MaxTokens).ToString(), p.GetValue(ChatTemplate).ToString());
-        return (Open, files, key);
+            Read = new CorpusReadOptions { Format = p.GetValue(Format)!, Turns = p.GetValue(Turns), LabelColumn = p.GetValue(LabelColumn), CategoryColumn = p.GetValue(CategoryColumn) },
+            TextColumns = p.GetValue(TextColumn) ?? Array.Empty<string>(),
+            Labels = p.GetValue(Label) ?? Array.Empty<string>(),
+            Categories = p.GetValue(Category) ?? Array.Empty<string>(),
+            MaxDocs = p.GetValue(MaxDocs),
+        };
+        var reads = Enumerable.Range(0, files.Length).Select(i => CorpusInputs.ReadOptions(o, i, files.Length)).ToList();   // checks the per-input counts now
+        var key = string.Join("\n", System.Text.Json.JsonSerializer.Serialize(reads), o.MaxDocs.ToString(), p.GetValue(MaxTokens).ToString(), p.GetValue(ChatTemplate).ToString());
+        return (() => CorpusInputs.Stream(files, o), files, key);
     }
 
     public IActivationSource OpenSource(ParseResult p, int threads) =>
-        GgufCliOptions.Open(p.GetValue(Model)!, p.GetValue(Layer), p.GetValue(Tokenizer), threads, p.GetValue(MaxLength), p.GetValue(HookTensor), p.GetValue(ChatTemplate));
+        CliModels.Sources.Open(new ModelRequest(p.GetValue(Model)!, p.GetValue(Layer))
+        {
+            Tokenizer = p.GetValue(Tokenizer), Threads = threads, MaxLength = p.GetValue(MaxLength),
+            HookTensor = p.GetValue(HookTensor), ChatTemplate = p.GetValue(ChatTemplate),
+        });
 }
