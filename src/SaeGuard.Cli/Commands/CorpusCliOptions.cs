@@ -2,6 +2,7 @@ using System.CommandLine;
 using SaeGuard.Common;
 using SaeGuard.Data;
 using SaeGuard.Models;
+using SaeGuard.Models.ChatTemplates;
 
 namespace SaeGuard.Cli.Commands;
 
@@ -23,13 +24,13 @@ sealed class CorpusCliOptions
     public readonly Option<string?> Tokenizer = new("--tokenizer") { Description = "vocab.txt or tokenizer.json for an ONNX model." };
     public readonly Option<string?> HookTensor = new("--hook-tensor") { Description = "Capture this ONNX graph tensor instead of a layer output." };
     public readonly Option<int?> MaxLength = new("--max-length") { Description = "Truncate documents to this many tokens (default: the model's)." };
-    public readonly Option<bool> ChatTemplate = new("--chat-template") { Description = "GGUF models: wrap every text as a user turn in the model's chat template before tokenizing." };
+    public readonly Option<string?> ChatTemplate = new("--chat-template") { Description = "auto | none | chatml | llama-3 | llama-2 | gemma | phi-3: wrap every text as a user turn in a chat template (auto: the model's own; a bare --chat-template means auto).", Arity = ArgumentArity.ZeroOrOne };
 
     public CorpusCliOptions(bool required, string? modelDefault)
     {
         Model = new Option<string>("--model") { Description = "minilm (built in), PATH.onnx or PATH.gguf." };
         if (modelDefault != null) Model.DefaultValueFactory = _ => modelDefault;
-        Input = new Option<string[]>("--input") { Description = "Input file(s): CSV, JSONL, JSON list, TXT, Parquet, ShareGPT, hh-rlhf.", Required = required, AllowMultipleArgumentsPerToken = true };
+        Input = new Option<string[]>("--input") { Description = "Input file(s): CSV, JSONL, JSON list, TXT, Parquet, ShareGPT, hh-rlhf" + (required ? " (required unless --list-layers)." : "."), AllowMultipleArgumentsPerToken = true };
     }
 
     public IEnumerable<Option> All => new Option[] { Model, Layer, Input, Format, Turns, TextColumn, LabelColumn, CategoryColumn, Label, Category, MaxTokens, MaxDocs, Tokenizer, HookTensor, MaxLength, ChatTemplate };
@@ -49,14 +50,20 @@ sealed class CorpusCliOptions
             MaxDocs = p.GetValue(MaxDocs),
         };
         var reads = Enumerable.Range(0, files.Length).Select(i => CorpusInputs.ReadOptions(o, i, files.Length)).ToList();   // checks the per-input counts now
-        var key = string.Join("\n", System.Text.Json.JsonSerializer.Serialize(reads), o.MaxDocs.ToString(), p.GetValue(MaxTokens).ToString(), p.GetValue(ChatTemplate).ToString());
+        var key = string.Join("\n", System.Text.Json.JsonSerializer.Serialize(reads), o.MaxDocs.ToString(), p.GetValue(MaxTokens).ToString(), Template(p).ToString());
         return (() => CorpusInputs.Stream(files, o), files, key);
     }
 
-    public IActivationSource OpenSource(ParseResult p, int threads) =>
-        CliModels.Sources.Open(new ModelRequest(p.GetValue(Model)!, p.GetValue(Layer))
+    public ChatTemplateChoice Template(ParseResult p) =>
+        p.GetResult(ChatTemplate) == null ? ChatTemplateChoice.None : ChatTemplateChoice.Parse(p.GetValue(ChatTemplate));
+
+    public IActivationSource OpenSource(ParseResult p, int threads)
+    {
+        var template = Template(p);
+        return CliModels.Sources.Open(new ModelRequest(p.GetValue(Model)!, p.GetValue(Layer))
         {
             Tokenizer = p.GetValue(Tokenizer), Threads = threads, MaxLength = p.GetValue(MaxLength),
-            HookTensor = p.GetValue(HookTensor), ChatTemplate = p.GetValue(ChatTemplate),
+            HookTensor = p.GetValue(HookTensor), ChatTemplate = !template.IsNone, TemplateChoice = template,
         });
+    }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SaeGuard.Activations;
 using SaeGuard.Common;
+using SaeGuard.Models;
 
 namespace SaeGuard.Cli.Commands;
 
@@ -9,7 +10,8 @@ static class ExtractCommand
     public static Command Create()
     {
         var corpus = new CorpusCliOptions(required: true, modelDefault: "minilm");
-        var output = CommonOptions.Required("--out", "Output dump folder.");
+        var output = new Option<string?>("--out") { Description = "Output dump folder (required unless --list-layers)." };
+        var listLayers = new Option<bool>("--list-layers") { Description = "ONNX models: print the layer range and the graph tensor captured for each layer, then exit." };
         var dtype = new Option<string>("--dtype") { Description = "f16 or f32 storage.", DefaultValueFactory = _ => "f16" };
         var shard = new Option<string?>("--shard") { Description = "Extract only shard i of N (e.g. 0/4): contiguous document ranges balanced on tokens; doc ids stay corpus indices; a finished shard is not redone. Merge with `acts merge`." };
         var shardMb = new Option<int>("--max-shard-mb") { Description = "Size of each safetensors file of the dump, in MB.", DefaultValueFactory = _ => 64 };
@@ -17,10 +19,17 @@ static class ExtractCommand
         var threads = CommonOptions.Threads();
         var json = CommonOptions.Json();
         var cmd = new Command("extract", "Capture one layer's residual stream for every token of a corpus into a dump folder.")
-        { output, dtype, shard, shardMb, window, threads, json };
+        { output, listLayers, dtype, shard, shardMb, window, threads, json };
         corpus.AddTo(cmd);
         cmd.SetAction(p => CliRunner.Run(() =>
         {
+            if (p.GetValue(listLayers))
+            {
+                foreach (var line in OnnxModelOpener.ListLayers(p.GetValue(corpus.Model)!)) Console.WriteLine(line);
+                return 0;
+            }
+            if ((p.GetValue(corpus.Input) ?? Array.Empty<string>()).Length == 0 || p.GetValue(output) == null)
+                throw new UserError("extract needs --input and --out (or --list-layers).");
             var dt = p.GetValue(dtype)!;
             if (dt != "f16" && dt != "f32") throw new UserError($"--dtype must be f16 or f32, got '{dt}'.");
             var spec = p.GetValue(shard) is { } sh ? ShardSpec.Parse(sh) : (ShardSpec?)null;
