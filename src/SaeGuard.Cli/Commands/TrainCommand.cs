@@ -9,7 +9,9 @@ static class TrainCommand
 {
     public static Command Create()
     {
-        var acts = CommonOptions.Required("--acts", "Activations dump folder (from `extract`).");
+        var acts = new Option<string?>("--acts") { Description = "Activations dump folder (from `extract`, or merged by `acts merge`)." };
+        var corpus = new CorpusCliOptions(required: false, modelDefault: null);
+        var buffer = new Option<int>("--buffer-batches") { Description = "With --model: batches held in the shuffle buffer (half is handed out, then refilled).", DefaultValueFactory = _ => 20 };
         var output = CommonOptions.Required("--out", "Output SAE folder (SAELens layout) with metrics.jsonl and checkpoints/.");
         var arch = new Option<string>("--arch") { Description = "topk | batchtopk | jumprelu | relu (ReLU + L1).", DefaultValueFactory = _ => "topk" };
         var k = new Option<int>("--k") { Description = "Active latents per token (topk; average for batchtopk).", DefaultValueFactory = _ => 32 };
@@ -28,13 +30,36 @@ static class TrainCommand
         var threads = CommonOptions.Threads();
         var json = CommonOptions.Json();
         var force = CommonOptions.Force(); var nonfinite = CommonOptions.NonFinite();
-        var cmd = new Command("train", "Train a sparse autoencoder on an activations dump (TopK/AuxK by default).")
-        { acts, output, arch, k, expansion, latents, l1, tokens, batch, lr, seed, resume, ckEvery, deadAfter, logEvery, includeSpecial, threads, json, force, nonfinite };
+        var cmd = new Command("train", "Train a sparse autoencoder on an activations dump, or straight from a model over a corpus (--model M --input CORPUS; nothing but the SAE is written).")
+        { acts, output, arch, k, expansion, latents, l1, tokens, batch, lr, seed, resume, ckEvery, deadAfter, logEvery, includeSpecial, threads, json, buffer, force, nonfinite };
+        corpus.AddTo(cmd);
         cmd.SetAction(p => CliRunner.Run(() =>
         {
-            OutputPolicy.FolderInPlace(p.GetValue(output)!, "sae", p.GetValue(force), claimNow: false, p.GetValue(acts));
+            var fromModel = p.GetValue(corpus.Model) != null;
+            if (fromModel == (p.GetValue(acts) != null))
+                throw new UserError("train needs either --acts DIR (a dump) or --model M --input CORPUS (straight from the model), not both.");
+            if (fromModel && (p.GetValue(corpus.Input) ?? Array.Empty<string>()).Length == 0)
+                throw new UserError("train --model needs --input CORPUS (the texts to run through the model).");
+            if (p.GetValue(buffer) < 2) throw new UserError($"--buffer-batches must be at least 2, got {p.GetValue(buffer)}.");
+            OutputPolicy.FolderInPlace(p.GetValue(output)!, "sae", p.GetValue(force), claimNow: false,
+                [p.GetValue(acts), .. fromModel ? p.GetValue(corpus.Input)! : Array.Empty<string>(), fromModel ? p.GetValue(corpus.Model) : null]);
             NonFiniteRows.Use(p.GetValue(nonfinite));
-            var dump = ActivationDump.Open(p.GetValue(acts)!);
+            using var source = fromModel ? corpus.OpenSource(p, p.GetValue(threads)) : null;
+            var actsDir = p.GetValue(acts);
+            var foreign = !fromModel && SaeGuard.Interop.ForeignDump.LooksLikeForeignDump(actsDir!) ? SaeGuard.Interop.ForeignDump.Open(actsDir!) : null;
+            var dump = fromModel || foreign != null ? null : ActivationDump.Open(actsDir!);
+            ModelActivationStore? store = null;
+            if (fromModel)
+            {
+                var (open, files, key) = corpus.Corpus(p);
+                store = new ModelActivationStore(source!, open, new ModelStoreOptions
+                {
+                    BufferRows = (int)Math.Min(int.MaxValue / Math.Max(1, source!.Width), (long)p.GetValue(buffer) * p.GetValue(batch)),
+                    MaxTokens = p.GetValue(corpus.MaxTokens), CorpusKey = ShardedExtraction.JobKey(files, source, key),
+                });
+            }
+            TrainData data = store != null ? store : foreign != null ? new SaeGuard.Interop.ForeignDumpTrainData(foreign) : new DumpTrainData(dump!);
+            if (foreign != null) Console.Error.WriteLine($"train: foreign dump, {foreign.Chunks.Count} chunks, {foreign.Rows:N0} rows × {foreign.Width}, {foreign.Orientation}");
             var a = p.GetValue(arch)!.ToLowerInvariant();
             if (a == "standard") a = "relu";
             var options = new SaeTrainOptions
@@ -44,16 +69,21 @@ static class TrainCommand
                 DeadAfterTokens = p.GetValue(deadAfter), LogEvery = p.GetValue(logEvery), IncludeSpecialTokens = p.GetValue(includeSpecial),
                 Threads = p.GetValue(threads),
             };
-            SaeTrainer.Validate(options, dump.D);
+            SaeTrainer.Validate(options, data.D);
             long every = p.GetValue(ckEvery);
-            long runTokens = options.Tokens > 0 ? options.Tokens : dump.NTokens;
+            long runTokens = options.Tokens > 0 ? options.Tokens : data.Rows;
             options = options with { CheckpointEvery = every < 0 ? 0 : every > 0 ? every : Math.Max(options.BatchSize, runTokens / 4) };
             var outDir = p.GetValue(output)!;
             using var cts = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
             Console.CancelKeyPress += onCancel;
             SaeTrainResult r;
-            try { r = SaeTrainer.Run(dump, options, outDir, p.GetValue(resume), cts.Token); }
+            try
+            {
+                r = dump != null ? SaeTrainer.Run(dump, options, outDir, p.GetValue(resume), cts.Token)
+                    : SaeTrainer.Run(data, options, outDir, p.GetValue(resume), cts.Token,
+                        store?.Metadata() ?? new SaeGuard.Sae.SaeMetadata { Dataset = Path.GetFullPath(actsDir!) });
+            }
             finally { Console.CancelKeyPress -= onCancel; }
             if (NonFiniteRows.Summary("train") is { } dropped) Console.Error.WriteLine(dropped);
             var f = r.Final;

@@ -35,7 +35,10 @@ public sealed class ActivationDump
         foreach (var s in meta.Shards)
         {
             var path = Path.Combine(dir, s.File);
-            if (!File.Exists(path)) throw new UserError($"'{dir}': shard '{s.File}' listed in meta.json is missing.");
+            if (!File.Exists(path))
+                throw new UserError(meta.MergedFrom == null
+                    ? $"'{dir}': shard '{s.File}' listed in meta.json is missing."
+                    : $"'{dir}' is a merged dump and its shard '{s.File}' ('{Path.GetFullPath(path)}') is missing: the shard folders must stay where they were when merged (relative paths are resolved from '{dir}'), or merge again.");
             try
             {
                 using var r = new SafeTensorsReader(path);
@@ -60,6 +63,12 @@ public sealed class ActivationDump
         if (sum != meta.NTokens) throw new UserError($"'{dir}/meta.json': n_tokens = {meta.NTokens} but the shards hold {sum} rows.");
         return new ActivationDump(dir, meta);
     }
+
+    /// <summary>True for a merged dump (SPEC.md "merged acts/"): its shards live in other folders.</summary>
+    public bool IsMerged => Meta.MergedFrom != null;
+
+    /// <summary>The file of shard <paramref name="shard"/>: inside the dump, or for a merged dump relative to it or absolute.</summary>
+    public string ShardPath(int shard) => Path.Combine(Dir, Meta.Shards[shard].File);
 
     public IReadOnlyList<DocRecord> Docs => _docs ??= LoadDocs();
 
@@ -101,7 +110,7 @@ public sealed class ActivationDump
     public RowBlock ReadShard(int shard)
     {
         var s = Meta.Shards[shard];
-        var path = Path.Combine(Dir, s.File);
+        var path = ShardPath(shard);
         int rows = (int)s.Rows;
         try
         {

@@ -39,6 +39,10 @@ public sealed record DumpMeta
     public List<ShardInfo> Shards { get; init; } = new();
     public string CreatedUtc { get; init; } = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ");
     public string ToolVersion { get; init; } = ToolInfo.Version;
+    /// <summary>The part of a sharded extraction this dump holds (null for a whole-corpus dump).</summary>
+    public ShardMark? Shard { get; init; }
+    /// <summary>For a merged dump (SPEC.md "merged acts/"): the dumps whose shards it lists, in row order.</summary>
+    public List<string>? MergedFrom { get; init; }
     /// <summary>For codes: the SAE folder they came from and its architecture.</summary>
     public Dictionary<string, string>? Extra { get; init; }
 

@@ -6,21 +6,28 @@ namespace SaeGuard.Data;
 /// <summary>The one reader behind extract's and data's <c>--input</c> (and data's <c>--recipe</c>) options.</summary>
 public static class CorpusInputs
 {
-    public static List<DocRecord> Read(IReadOnlyList<string> files, CorpusInputOptions o)
+    public static List<DocRecord> Read(IReadOnlyList<string> files, CorpusInputOptions o) => Stream(files, o).ToList();
+
+    /// <summary>The same documents read lazily, file after file (memory: one document at a time for streaming formats).</summary>
+    public static IEnumerable<DocRecord> Stream(IReadOnlyList<string> files, CorpusInputOptions o)
     {
-        var docs = new List<DocRecord>();
-        for (int i = 0; i < files.Count; i++)
-        {
-            var read = o.Read with
-            {
-                TextColumn = PerInput(o.TextColumns, "--text-column", i, files.Count) ?? o.Read.TextColumn,
-                FixedLabel = PerInput(o.Labels, "--label", i, files.Count) ?? o.Read.FixedLabel,
-                FixedCategory = PerInput(o.Categories, "--category", i, files.Count) ?? o.Read.FixedCategory,
-            };
-            docs.AddRange(Capped(CorpusReader.Read(files[i], read), o.MaxDocs));
-        }
-        return docs;
+        var reads = Enumerable.Range(0, files.Count).Select(i => ReadOptions(o, i, files.Count)).ToList();
+        return StreamFiles(files, reads, o.MaxDocs);
     }
+
+    static IEnumerable<DocRecord> StreamFiles(IReadOnlyList<string> files, List<CorpusReadOptions> reads, int maxDocs)
+    {
+        for (int i = 0; i < files.Count; i++)
+            foreach (var d in Capped(CorpusReader.Read(files[i], reads[i]), maxDocs)) yield return d;
+    }
+
+    /// <summary>How input <paramref name="i"/> of <paramref name="inputs"/> is read.</summary>
+    public static CorpusReadOptions ReadOptions(CorpusInputOptions o, int i, int inputs) => o.Read with
+    {
+        TextColumn = PerInput(o.TextColumns, "--text-column", i, inputs) ?? o.Read.TextColumn,
+        FixedLabel = PerInput(o.Labels, "--label", i, inputs) ?? o.Read.FixedLabel,
+        FixedCategory = PerInput(o.Categories, "--category", i, inputs) ?? o.Read.FixedCategory,
+    };
 
     /// <summary>All documents of a mix recipe's sources (before sampling), each tagged with its source name.</summary>
     public static List<DocRecord> ReadRecipeSources(string recipe, int maxDocs = 0)

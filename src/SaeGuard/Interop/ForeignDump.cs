@@ -77,6 +77,7 @@ public sealed class ForeignDump
             Rows += s[1 - featAxis];
             chunkRows.Add((c.File, s[1 - featAxis]));
         }
+        ChunkRows = chunkRows.Select(x => x.Item2).ToList();
         MetaCounts = ForeignDumpMeta.From(meta);
         MetaCounts.Check(Path.Combine(dir, "meta.json"), chunkRows, Rows, Width);
     }
@@ -115,8 +116,27 @@ public sealed class ForeignDump
     public IEnumerable<RowBlock> ReadBlocks(int blockRows = 8192)
     {
         long row0 = 0;
-        foreach (var c in _chunks)
+        for (int i = 0; i < _chunks.Count; i++)
         {
+            foreach (var b in ReadChunkBlocks(i, row0, blockRows)) yield return b;
+            row0 += ChunkRows[i];
+        }
+    }
+
+    /// <summary>Rows of each chunk, in chunk order.</summary>
+    public IReadOnlyList<long> ChunkRows { get; private set; } = Array.Empty<long>();
+
+    /// <summary>The rows of one chunk as blocks; row ids count from <paramref name="row0"/>.</summary>
+    public IEnumerable<RowBlock> ReadChunkBlocks(int chunk, long row0, int blockRows = 8192)
+    {
+        foreach (var c in new[] { _chunks[chunk] })
+        {
+            if (StreamedNpy(c) is { } npy)
+            {
+                using (npy)
+                    foreach (var b in ReadNpyBlocks(npy, row0, blockRows)) yield return b;
+                continue;
+            }
             var (data, rows, index) = ReadChunk(c);
             for (int i = 0; i < rows; i += blockRows)
             {
@@ -134,7 +154,35 @@ public sealed class ForeignDump
                     IsSpecial = new bool[n],
                 }, c.File, i);
             }
-            row0 += rows;
+        }
+    }
+
+    /// <summary>A plain [tokens, features] .npy chunk, read block by block from the file; null for anything else.</summary>
+    ForeignNpyRows? StreamedNpy(ChunkInfo c)
+    {
+        if (!Path.GetExtension(c.File).Equals(".npy", StringComparison.OrdinalIgnoreCase) || Orientation.Orientation != DumpOrientation.TokensByFeatures) return null;
+        try
+        {
+            var r = ForeignNpyRows.TryOpen(c.File);
+            if (r != null && r.Width != Width) { r.Dispose(); throw new UserError($"'{c.File}' holds [{r.Rows},{r.Width}], which does not have {Width} features."); }
+            return r;
+        }
+        catch (InvalidDataException e) { throw new UserError($"'{c.File}' is damaged: {e.Message}"); }
+    }
+
+    IEnumerable<RowBlock> ReadNpyBlocks(ForeignNpyRows npy, long row0, int blockRows)
+    {
+        for (long i = 0; i < npy.Rows; i += blockRows)
+        {
+            int n = (int)Math.Min(blockRows, npy.Rows - i);
+            var block = GC.AllocateUninitializedArray<float>(n * Width);
+            try { npy.Read(i, n, block); }
+            catch (EndOfStreamException e) { throw new UserError($"'{Dir}': a .npy chunk ended early: {e.Message}"); }
+            yield return new RowBlock
+            {
+                Data = block, Rows = n, D = Width, RowIds = Enumerable.Range(0, n).Select(r => row0 + i + r).ToArray(),
+                DocIds = new int[n], Positions = new int[n], TokenIds = new int[n], IsSpecial = new bool[n],
+            };
         }
     }
 

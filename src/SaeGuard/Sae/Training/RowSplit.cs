@@ -82,7 +82,7 @@ public sealed class Batcher
     {
         _it?.Dispose();
         Epoch = epoch; Offset = offset;
-        _it = _data.Epoch(_seed, epoch).GetEnumerator();
+        _it = _data.Epoch(_seed, epoch, offset).GetEnumerator();
         _cur = null; _pos = 0;
         long skip = offset;
         while (skip > 0 && _it.MoveNext())

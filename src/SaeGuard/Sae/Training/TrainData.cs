@@ -24,6 +24,15 @@ public abstract class TrainData
     /// large fresh allocations cost a page fault per 4 KB here, more than the copy itself).
     /// </summary>
     public abstract IEnumerable<EpochChunk> Epoch(int seed, int epoch);
+    /// <summary>
+    /// The same epoch for a reader that will skip its first <paramref name="skipRows"/> rows: chunks
+    /// wholly before them may come without data (only their Order's length is read). Lets a
+    /// source that computes rows (<see cref="ModelActivationStore"/>) resume without recomputing.
+    /// </summary>
+    public virtual IEnumerable<EpochChunk> Epoch(int seed, int epoch, long skipRows) => Epoch(seed, epoch);
+    /// <summary>Told the run's split before training; a source that computes rows may then leave
+    /// out of <see cref="InOrder"/> the documents that hold no held-out row.</summary>
+    public virtual void UseSplit(RowSplit split) { }
     /// <summary>All rows in order; a block's Data is reused by the next block.</summary>
     public abstract IEnumerable<RowBlock> InOrder();
     /// <summary>The token index (doc id, is_special) of all rows in order, in pieces.</summary>

@@ -40,6 +40,7 @@ sealed class TrainRun : IDisposable
         _data = data; _o = o; _out = outDir; _meta = meta;
         _d = data.D; _m = o.LatentsFor(_d);
         _split = RowSplit.Create(data, o);
+        data.UseSplit(_split);
         if (_split.TrainRows == 0)
             throw new UserError($"No rows to train on: {data.Rows} rows, {_split.HeldOutRows} held out" + (o.IncludeSpecialTokens ? "." : ", the rest special tokens (--include-special to use them)."));
         _batch = (int)Math.Min(o.BatchSize, _split.TrainRows);
