@@ -39,6 +39,8 @@ public sealed record DumpMeta
     public List<ShardInfo> Shards { get; init; } = new();
     public string CreatedUtc { get; init; } = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ");
     public string ToolVersion { get; init; } = ToolInfo.Version;
+    /// <summary>The chat template every document was wrapped in (null: plain text); its tokens are flagged in is_template.</summary>
+    public ChatTemplateInfo? ChatTemplate { get; init; }
     /// <summary>For codes: the SAE folder they came from and its architecture.</summary>
     public Dictionary<string, string>? Extra { get; init; }
 
@@ -56,6 +58,16 @@ public sealed record DumpMeta
     }
 
     public void Save(string dir) => AtomicFile.WriteAllText(Path.Combine(dir, "meta.json"), JsonSerializer.Serialize(this, JsonDefaults.Pretty));
+}
+
+/// <summary>meta.json "chat_template": the template's name and its text (Jinja, or a built-in name).</summary>
+public sealed record ChatTemplateInfo(string Name, string Template)
+{
+    /// <summary>Source Info keys a source that applies a template sets: "chat_template" (name) and "chat_template_string".</summary>
+    public const string NameKey = "chat_template", StringKey = "chat_template_string";
+
+    public static ChatTemplateInfo? From(IReadOnlyDictionary<string, string> info) =>
+        info.TryGetValue(NameKey, out var name) && name != "none" && info.TryGetValue(StringKey, out var t) ? new ChatTemplateInfo(name, t) : null;
 }
 
 public static class ToolInfo

@@ -69,8 +69,9 @@ public static class DumpFeaturizer
             foreach (var block in dumps[k].ReadBlocks(4096))
             {
                 var keep = new List<(int Row, int Prompt)>();
+                // Last pooling also reads chat-template rows: a templated prompt's last row is the assistant start.
                 for (int r = 0; r < block.Rows; r++)
-                    if (!block.IsSpecial[r] && index[k].TryGetValue(block.DocIds[r], out var p)) keep.Add((r, p));
+                    if ((!block.IsSpecial[r] || (pooling == Pooling.Last && block.IsTemplate[r])) && index[k].TryGetValue(block.DocIds[r], out var p)) keep.Add((r, p));
                 if (keep.Count > 0)
                 {
                     var x = new float[keep.Count * d];
@@ -82,6 +83,7 @@ public static class DumpFeaturizer
                         dense.Add(p, x.AsSpan(i * d, d));
                         var zr = z.AsSpan(i * m, m);
                         codes.Add(p, zr);
+                        if (block.IsSpecial[r]) continue;
                         stats?.Add(zr, p, tokenIds[p].Count, block.TokenIds[r]);
                         tokenIds[p].Add(block.TokenIds[r]);
                     }
@@ -152,6 +154,14 @@ public sealed class TextFeaturizer
                 }
                 tokenIds[p] = rows.Select(i => t.Ids[i]).ToArray();
                 if (tokenCodes != null) tokenCodes[p] = z;
+                if (_pooling == Pooling.Last && t.IsTemplate is { Length: > 0 } template && template[^1])
+                {
+                    // A templated prompt pools to its last row, the template's assistant start.
+                    var last = outs[b].AsSpan((t.Length - 1) * d, d).ToArray();
+                    if (_roundToF16) for (int j = 0; j < d; j++) last[j] = (float)(Half)last[j];
+                    dense.Add(p, last);
+                    codes.Add(p, SaeBatch.Encode(_sae, last, 1));
+                }
             }
             bar?.Advance(batch.Count, batch.Sum(i => toks[i].Length));
         }
