@@ -26,7 +26,8 @@ public class GgufExtractionTests
 
     static float[] RunOne(GgufActivationSource s, string text) => s.Run(new[] { s.Tokenize(text) })[0];
 
-    static void AssertClose(double[][] expected, float[] actual, double tol, string what)
+    /// <summary>Rows [tokens, d] equal the reference to <paramref name="tol"/> relative (1 + |reference|).</summary>
+    internal static void AssertClose(double[][] expected, float[] actual, double tol, string what)
     {
         int d = expected[0].Length;
         Assert.Equal(expected.Length * d, actual.Length);

@@ -20,17 +20,8 @@ public class GgufFamilyTests
 
     public static TheoryData<TinyFamily> Families => TinyModel.Families;
 
-    static void AssertClose(double[][] expected, float[] actual, double tol, string what)
-    {
-        int d = expected[0].Length;
-        Assert.Equal(expected.Length * d, actual.Length);
-        for (int t = 0; t < expected.Length; t++)
-            for (int i = 0; i < d; i++)
-            {
-                double e = expected[t][i], a = actual[t * d + i];
-                Assert.True(Math.Abs(e - a) <= tol * (1 + Math.Abs(e)), $"{what}: token {t}, dim {i}: llama.cpp {a} vs reference {e}");
-            }
-    }
+    static void AssertClose(double[][] expected, float[] actual, double tol, string what) =>
+        GgufExtractionTests.AssertClose(expected, actual, tol, what);
 
     static int[] Ids(GgufModel m, string text) => m.Tokenize(text, m.AddBos, parseSpecial: false);
 
