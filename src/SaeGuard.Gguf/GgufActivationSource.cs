@@ -89,10 +89,7 @@ public sealed class GgufActivationSource : IActivationSource
     {
         var template = _template ?? throw new InvalidOperationException("this source applies no chat template");
         var chat = template.Render(messages);
-        var ids = _model.Tokenize(chat.Text, _model.AddBos, parseSpecial: true);
-        // Templates that spell out BOS themselves would otherwise get it twice.
-        if (ids.Length > 1 && _model.AddBos && ids[0] == ids[1] && _model.IsSpecial(ids[0])) ids = ids[1..];
-        if (template.PrependsBos && _model.Bos is int bos && (ids.Length == 0 || ids[0] != bos)) ids = [bos, .. ids];
+        var ids = template.Tokenize(_model, chat);
         var isTemplate = TemplateTokens.Flag(_model, ids, chat.Bytes, chat.ContentSpans);
         bool truncated = ids.Length > MaxLength;
         if (truncated)

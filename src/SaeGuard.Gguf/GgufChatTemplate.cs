@@ -119,6 +119,18 @@ public sealed partial class GgufChatTemplate
         return new RenderedChat(text, Encoding.UTF8.GetBytes(text), spans[offset..]);
     }
 
+    /// <summary>
+    /// The model tokens of a rendering: one text, special tokens parsed, the tokenizer's BOS when the
+    /// model adds one (not twice when the template spells it too), prepended when only the template wants it.
+    /// </summary>
+    public int[] Tokenize(GgufModel model, RenderedChat chat)
+    {
+        var ids = model.Tokenize(chat.Text, model.AddBos, parseSpecial: true);
+        if (ids.Length > 1 && model.AddBos && ids[0] == ids[1] && model.IsSpecial(ids[0])) ids = ids[1..];
+        if (PrependsBos && model.Bos is int bos && (ids.Length == 0 || ids[0] != bos)) ids = [bos, .. ids];
+        return ids;
+    }
+
     static bool Follows(string text, int pos, string content, string next) =>
         string.CompareOrdinal(text, pos, content, 0, content.Length) == 0 && content.Length <= text.Length - pos
         && string.CompareOrdinal(text, pos + content.Length, next, 0, next.Length) == 0 && pos + content.Length + next.Length <= text.Length;
