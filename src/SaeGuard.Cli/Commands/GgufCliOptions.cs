@@ -17,6 +17,10 @@ static class GgufCliOptions
             CustomParser = r => r.Tokens.Count == 0 ? "auto" : r.Tokens[0].Value,
         };
 
+    /// <summary>The same, with the model's own template (true) or none.</summary>
+    public static IActivationSource Open(string model, int layer, string? tokenizer, int threads, int? maxLength, string? hookTensor, bool chatTemplate) =>
+        Open(model, layer, tokenizer, threads, maxLength, hookTensor, chatTemplate ? "auto" : null);
+
     /// <summary>Opens <paramref name="model"/> like <see cref="BuiltInModels.Open"/>, or as a chat-templated GGUF source.</summary>
     public static IActivationSource Open(string model, int layer, string? tokenizer, int threads, int? maxLength, string? hookTensor, string? chatTemplate)
     {
