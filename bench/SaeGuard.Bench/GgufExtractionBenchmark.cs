@@ -61,15 +61,7 @@ public sealed class GgufExtractionBenchmark : IBenchmark
                     var toks = texts.Select(sources[0].Tokenize).ToList();
                     long tokens = toks.Sum(t => (long)t.Length);
                     foreach (var source in sources) source.Run(toks.Take(8).ToList()); // warm-up
-                    var best = new double[sources.Count];
-                    Array.Fill(best, double.MaxValue);
-                    for (int r = 0; r < repeats; r++)
-                        for (int c = 0; c < sources.Count; c++)
-                        {
-                            var sw = Stopwatch.StartNew();
-                            foreach (var batch in Chunks(toks, 64)) sources[c].Run(batch);
-                            best[c] = Math.Min(best[c], sw.Elapsed.TotalSeconds);
-                        }
+                    var best = BestSeconds(sources, toks, repeats);
                     for (int c = 0; c < sources.Count; c++)
                         Console.WriteLine($"| {label} | {configs[c].Name} | {texts.Count} docs, {tokens:N0} tokens | {best[c]:F3} | {tokens / best[c]:N0} | {best[c] / best[0]:F2} |");
                 }
@@ -122,15 +114,7 @@ public sealed class GgufExtractionBenchmark : IBenchmark
                     var toks = texts.Select(sources[0].Tokenize).ToList();
                     long tokens = toks.Sum(t => (long)t.Length);
                     foreach (var source in sources) source.Run(toks.Take(2).ToList()); // warm-up
-                    var best = new double[sources.Count];
-                    Array.Fill(best, double.MaxValue);
-                    for (int r = 0; r < repeats; r++)
-                        for (int c = 0; c < sources.Count; c++)
-                        {
-                            var sw = Stopwatch.StartNew();
-                            foreach (var batch in Chunks(toks, 64)) sources[c].Run(batch);
-                            best[c] = Math.Min(best[c], sw.Elapsed.TotalSeconds);
-                        }
+                    var best = BestSeconds(sources, toks, repeats);
                     Console.WriteLine($"| {family} ({spec.Architecture}; {spec.NHead}/{spec.NHeadKv} × {spec.HeadDim}; {weights.Vocab.Count:N0}) | {tokens:N0} | " +
                         $"{tokens / best[0]:N0} | {tokens / best[1]:N0} | {best[1] / best[0]:F2} | {tokens / best[2]:N0} |");
                 }
@@ -138,6 +122,21 @@ public sealed class GgufExtractionBenchmark : IBenchmark
             }
             finally { File.Delete(path); }
         }
+    }
+
+    /// <summary>Best wall time of each source over the documents; the sources take turns, so a busy machine slows them alike.</summary>
+    static double[] BestSeconds(IReadOnlyList<GgufActivationSource> sources, List<TokenizedText> toks, int repeats)
+    {
+        var best = new double[sources.Count];
+        Array.Fill(best, double.MaxValue);
+        for (int r = 0; r < repeats; r++)
+            for (int c = 0; c < sources.Count; c++)
+            {
+                var sw = Stopwatch.StartNew();
+                foreach (var batch in Chunks(toks, 64)) sources[c].Run(batch);
+                best[c] = Math.Min(best[c], sw.Elapsed.TotalSeconds);
+            }
+        return best;
     }
 
     static string RepoRoot()
