@@ -1,0 +1,21 @@
+namespace SaeGuard.Models;
+
+/// <summary>What <c>--model</c> and its companion options ask for.</summary>
+public sealed record ModelRequest(string Model, int Layer)
+{
+    /// <summary>vocab.txt or tokenizer.json (ONNX models; default: found beside the model).</summary>
+    public string? Tokenizer { get; init; }
+    public int Threads { get; init; }
+    /// <summary>Longest input in tokens (default: the model's).</summary>
+    public int? MaxLength { get; init; }
+    /// <summary>ONNX: capture this graph tensor instead of the layer output.</summary>
+    public string? HookTensor { get; init; }
+    /// <summary>GGUF: chat template every text is wrapped in as a user turn: null/"none", "auto" (the model's own) or a llama.cpp template name.</summary>
+    public string? Template { get; init; }
+    /// <summary>GGUF: true = <see cref="Template"/> "auto" (the model's chat template).</summary>
+    public bool ChatTemplate
+    {
+        get => Template is not (null or "none");
+        init => Template = value ? "auto" : null;
+    }
+}
