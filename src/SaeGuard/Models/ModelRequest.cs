@@ -18,4 +18,6 @@ public sealed record ModelRequest(string Model, int Layer)
         get => Template is not (null or "none");
         init => Template = value ? "auto" : null;
     }
+    /// <summary>ONNX: which chat template (auto, none or a name); null follows <see cref="ChatTemplate"/> (auto or none).</summary>
+    public ChatTemplates.ChatTemplateChoice? TemplateChoice { get; init; }
 }
