@@ -16,6 +16,7 @@ public sealed class GgufActivationSource : IActivationSource
     readonly GgufContext _ctx;
     readonly GgufOptions _options;
     readonly Dictionary<string, string> _info;
+    readonly GgufChatTemplate? _template;
 
     public string ModelName { get; }
     public string ModelSha256 => _model.Sha256;
@@ -39,8 +40,7 @@ public sealed class GgufActivationSource : IActivationSource
         _model = GgufModel.Load(path);
         try
         {
-            if (options.ChatTemplate && !_model.HasChatTemplate)
-                throw new UserError($"'{path}' has no chat template (tokenizer.chat_template); run without the chat-template option.");
+            _template = GgufChatTemplate.Resolve(_model, options.Template);
             Layer = layer;
             ModelName = Path.GetFileName(path);
             int trained = _model.ContextLength > 0 ? _model.ContextLength : 2048;
@@ -60,26 +60,48 @@ public sealed class GgufActivationSource : IActivationSource
             ["n_embd"] = _model.NEmbd.ToString(),
             ["n_layer"] = _model.NLayer.ToString(),
             ["hook_name"] = LayerCapture.HookName(layer),
-            ["chat_template"] = options.ChatTemplate ? "true" : "false",
+            ["chat_template"] = _template?.Name ?? "none",
             ["flash_attention"] = options.FlashAttention ? "true" : "false",
             ["kv_cache"] = options.F32KvCache ? "f32" : "f16",
             ["backend"] = "llama.cpp (LLamaSharp 0.30.0, CPU)",
         };
+        if (_template != null) _info["chat_template_string"] = _template.Template;
     }
+
+    /// <summary>The chat template texts are wrapped in, or null.</summary>
+    public GgufChatTemplate? ChatTemplate => _template;
 
     public TokenizedText Tokenize(string text)
     {
-        int[] ids;
-        if (_options.ChatTemplate)
-        {
-            ids = _model.Tokenize(_model.ApplyChatTemplate(text), _model.AddBos, parseSpecial: true);
-            // Templates that spell out BOS themselves would otherwise get it twice.
-            if (ids.Length > 1 && _model.AddBos && ids[0] == ids[1] && _model.IsSpecial(ids[0])) ids = ids[1..];
-        }
-        else ids = _model.Tokenize(text, _model.AddBos, parseSpecial: false);
+        if (_template != null) return TokenizeChat(new[] { new ChatMessage("user", text) });
+        var ids = _model.Tokenize(text, _model.AddBos, parseSpecial: false);
         bool truncated = ids.Length > MaxLength;
         if (truncated) ids = ids[..MaxLength];
         return new TokenizedText(ids, ids.Select(_model.IsSpecial).ToArray(), truncated);
+    }
+
+    /// <summary>
+    /// A conversation rendered by the chat template (ready for the assistant's answer) and tokenized as
+    /// one text; tokens outside the messages' own text are flagged template (and special). Too long a
+    /// conversation loses tokens before the template's closing tokens, so it still ends at the assistant start.
+    /// </summary>
+    public TokenizedText TokenizeChat(IReadOnlyList<ChatMessage> messages)
+    {
+        var template = _template ?? throw new InvalidOperationException("this source applies no chat template");
+        var chat = template.Render(messages);
+        var ids = template.Tokenize(_model, chat);
+        var isTemplate = TemplateTokens.Flag(_model, ids, chat.Bytes, chat.ContentSpans);
+        bool truncated = ids.Length > MaxLength;
+        if (truncated)
+        {
+            int tail = ids.Length - 1 - Array.LastIndexOf(isTemplate, false); // the template's closing tokens
+            int head = Math.Max(0, MaxLength - Math.Min(tail, MaxLength));
+            int[] keep = [.. Enumerable.Range(0, head), .. Enumerable.Range(ids.Length - (MaxLength - head), MaxLength - head)];
+            ids = keep.Select(i => ids[i]).ToArray();
+            isTemplate = keep.Select(i => isTemplate[i]).ToArray();
+        }
+        var special = ids.Select((id, i) => isTemplate[i] || _model.IsSpecial(id)).ToArray();
+        return new TokenizedText(ids, special, truncated) { IsTemplate = isTemplate };
     }
 
     public string TokenText(int id) => _model.TokenText(id);

@@ -13,6 +13,7 @@ namespace SaeGuard.Gguf;
 public sealed class GgufModel : IDisposable
 {
     readonly Lazy<string> _sha;
+    readonly Lazy<GgufChatTemplate?> _template;
 
     public string Path { get; }
     public GgufFile Header { get; }
@@ -25,6 +26,8 @@ public sealed class GgufModel : IDisposable
     public int VocabSize { get; }
     public bool AddBos { get; }
     public bool HasChatTemplate => Header.GetString("tokenizer.chat_template") != null;
+    /// <summary>The GGUF's own chat template (tokenizer.chat_template), applied through llama.cpp.</summary>
+    public GgufChatTemplate? ChatTemplate => _template.Value;
     public string Sha256 => _sha.Value;
 
     GgufModel(string path, GgufFile header, SafeLlamaModelHandle handle)
@@ -38,13 +41,14 @@ public sealed class GgufModel : IDisposable
         VocabSize = handle.Vocab.Count;
         AddBos = handle.Vocab.ShouldAddBOS;
         _sha = new Lazy<string>(() => Hashing.Sha256File(path));
+        _template = new Lazy<GgufChatTemplate?>(() => HasChatTemplate ? GgufChatTemplate.Resolve(this, "auto") : null);
     }
 
     /// <summary>Reads and checks the header, then loads the weights (mmap) on the CPU.</summary>
     public static GgufModel Load(string path)
     {
         var header = GgufFile.Read(path);
-        _ = header.Architecture;
+        GgufArchitectures.Validate(header);
         LlamaNative.EnsureLoaded();
         var p = LLamaModelParams.Default();
         p.n_gpu_layers = 0;
@@ -70,6 +74,23 @@ public sealed class GgufModel : IDisposable
 
     public bool IsEndOfGeneration(int id) => ((LLamaToken)id).IsEndOfGeneration(Handle.Vocab);
 
+    /// <summary>The BOS token id, or null when the vocabulary has none.</summary>
+    public int? Bos => Handle.Vocab.BOS is LLamaToken t ? (int)t : null;
+
+    /// <summary>The token's bytes as the tokenizer reads them back (special tokens spelled out, SPM's ▁ as a space).</summary>
+    public byte[] TokenBytes(int id)
+    {
+        Span<byte> buf = stackalloc byte[256];
+        uint n = Handle.TokenToSpan(id, buf, 0, true);
+        if (n > buf.Length)
+        {
+            var big = new byte[n];
+            Handle.TokenToSpan(id, big, 0, true);
+            return big;
+        }
+        return buf[..(int)n].ToArray();
+    }
+
     /// <summary>The token as text (special tokens spelled out).</summary>
     public string TokenText(int id) => Handle.Vocab.LLamaTokenToString(id, true) ?? "";
 
@@ -89,10 +110,8 @@ public sealed class GgufModel : IDisposable
     /// <summary>Wraps <paramref name="userText"/> as one user turn in the model's chat template, ready for the assistant's answer.</summary>
     public string ApplyChatTemplate(string userText)
     {
-        if (!HasChatTemplate) throw new UserError($"'{Path}' has no chat template (tokenizer.chat_template) to apply.");
-        var t = new LLamaTemplate(Handle) { AddAssistant = true };
-        t.Add("user", userText);
-        return Encoding.UTF8.GetString(t.Apply());
+        var t = ChatTemplate ?? throw new UserError($"'{Path}' has no chat template (tokenizer.chat_template) to apply.");
+        return t.Render(new[] { new ChatMessage("user", userText) }).Text;
     }
 
     public void Dispose() => Handle.Dispose();

@@ -13,5 +13,5 @@ public sealed class GgufModelOpener : IModelOpener
     public bool Accepts(string model) => model.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase);
 
     public IActivationSource Open(ModelRequest r) =>
-        new GgufActivationSource(r.Model, r.Layer, new GgufOptions { Threads = r.Threads, MaxLength = r.MaxLength, ChatTemplate = r.ChatTemplate });
+        new GgufActivationSource(r.Model, r.Layer, new GgufOptions { Threads = r.Threads, MaxLength = r.MaxLength, Template = r.Template });
 }

@@ -13,8 +13,17 @@ public sealed record GgufOptions
     public int MicroBatch { get; init; } = 512;
     /// <summary>Documents packed into one KV cache (as separate sequences) per forward.</summary>
     public int MaxSequences { get; init; } = 64;
-    /// <summary>Wrap every text as a user turn in the model's chat template before tokenizing.</summary>
-    public bool ChatTemplate { get; init; }
+    /// <summary>
+    /// Chat template every text is wrapped in as a user turn before tokenizing: null or "none" (plain
+    /// text), "auto" (the GGUF's tokenizer.chat_template) or a llama.cpp built-in name ("gemma", "chatml", …).
+    /// </summary>
+    public string? Template { get; init; }
+    /// <summary>true = <see cref="Template"/> "auto", false = none.</summary>
+    public bool ChatTemplate
+    {
+        get => Template is not (null or "none");
+        init => Template = value ? "auto" : null;
+    }
     /// <summary>Flash attention (faster on long texts; values differ from an exact forward by ~1e-3 with an f16 cache).</summary>
     public bool FlashAttention { get; init; }
     /// <summary>f32 KV cache (exact); false = f16 (half the memory).</summary>

@@ -18,7 +18,14 @@ public sealed record SteerRequest
     public int Seed { get; init; }
     /// <summary>Residual norm to scale by; default: the SAE's training norm, else measured on the prompt.</summary>
     public double? Norm { get; init; }
-    public bool ChatTemplate { get; init; }
+    /// <summary>Chat template the prompt is wrapped in as a user turn: null/"none", "auto" or a llama.cpp name (see <see cref="GgufOptions.Template"/>).</summary>
+    public string? Template { get; init; }
+    /// <summary>true = <see cref="Template"/> "auto".</summary>
+    public bool ChatTemplate
+    {
+        get => Template is not (null or "none");
+        init => Template = value ? "auto" : null;
+    }
 }
 
 public sealed record Continuation(int[] Tokens, string Text, bool Stopped);
@@ -67,8 +74,10 @@ public sealed class GgufSteerer : IDisposable
         if (req.MaxNewTokens < 0) throw new UserError($"--max-new-tokens must be ≥ 0, got {req.MaxNewTokens}.");
         if (!(req.Temperature >= 0)) throw new UserError($"--temperature must be ≥ 0, got {req.Temperature}.");
         _ = SteeringVector(sae, req.Feature, 1, 1); // validates the feature before any work
-        var text = req.ChatTemplate ? _model.ApplyChatTemplate(req.Prompt) : req.Prompt;
-        var prompt = _model.Tokenize(text, _model.AddBos, parseSpecial: req.ChatTemplate);
+        var chat = GgufChatTemplate.Resolve(_model, req.Template);
+        var prompt = chat != null
+            ? chat.Tokenize(_model, chat.Render(new[] { new ChatMessage("user", req.Prompt) }))
+            : _model.Tokenize(req.Prompt, _model.AddBos, parseSpecial: false);
         if (prompt.Length == 0) throw new UserError("The prompt is empty.");
         int ctxSize = prompt.Length + req.MaxNewTokens + 1;
         if (_model.ContextLength > 0 && ctxSize > _model.ContextLength)

@@ -25,7 +25,7 @@ sealed class CorpusCliOptions
     public readonly Option<string?> HookTensor = new("--hook-tensor") { Description = "Capture this ONNX graph tensor instead of a layer output." };
     public readonly Option<int?> MaxLength = new("--max-length") { Description = "Truncate documents to this many tokens (default: the model's)." };
     public readonly Option<bool> CsvLenient = CommonOptions.CsvLenient();
-    public readonly Option<string?> ChatTemplate = new("--chat-template") { Description = "auto | none | chatml | llama-3 | llama-2 | gemma | phi-3: wrap every text as a user turn in a chat template (auto: the model's own; a bare --chat-template means auto).", Arity = ArgumentArity.ZeroOrOne };
+    public readonly Option<string?> ChatTemplate = new("--chat-template") { Description = "auto | none | NAME: wrap every text as a user turn in a chat template (auto: the model's own; a bare --chat-template means auto). ONNX names: chatml, llama-3, llama-2, gemma, phi-3; GGUF names: llama.cpp's (chatml, llama3, gemma, mistral-v3, phi3, …). Template tokens are flagged is_template in the dump.", Arity = ArgumentArity.ZeroOrOne };
 
     public CorpusCliOptions(bool required, string? modelDefault)
     {
@@ -51,20 +51,29 @@ sealed class CorpusCliOptions
             MaxDocs = p.GetValue(MaxDocs),
         };
         var reads = Enumerable.Range(0, files.Length).Select(i => CorpusInputs.ReadOptions(o, i, files.Length)).ToList();   // checks the per-input counts now
-        var key = string.Join("\n", System.Text.Json.JsonSerializer.Serialize(reads), o.MaxDocs.ToString(), p.GetValue(MaxTokens).ToString(), Template(p).ToString());
+        var key = string.Join("\n", System.Text.Json.JsonSerializer.Serialize(reads), o.MaxDocs.ToString(), p.GetValue(MaxTokens).ToString(), TemplateName(p) ?? "none");
         return (() => CorpusInputs.Stream(files, o), files, key);
     }
 
+    /// <summary>The --chat-template value as given (null: none asked; a bare switch means auto).</summary>
+    public string? TemplateName(ParseResult p) => p.GetResult(ChatTemplate) == null ? null : p.GetValue(ChatTemplate) ?? "auto";
+
+    bool IsGguf(ParseResult p) => (p.GetValue(Model) ?? "").EndsWith(".gguf", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The ONNX template choice; GGUF template names are llama.cpp's and go to the GGUF source as they are.</summary>
     public ChatTemplateChoice Template(ParseResult p) =>
-        p.GetResult(ChatTemplate) == null ? ChatTemplateChoice.None : ChatTemplateChoice.Parse(p.GetValue(ChatTemplate));
+        TemplateName(p) is not { } name || IsGguf(p) ? ChatTemplateChoice.None : ChatTemplateChoice.Parse(name);
 
     public IActivationSource OpenSource(ParseResult p, int threads)
     {
+        var name = TemplateName(p);
+        bool gguf = IsGguf(p);
         var template = Template(p);
         return CliModels.Sources.Open(new ModelRequest(p.GetValue(Model)!, p.GetValue(Layer))
         {
             Tokenizer = p.GetValue(Tokenizer), Threads = threads, MaxLength = p.GetValue(MaxLength),
-            HookTensor = p.GetValue(HookTensor), ChatTemplate = !template.IsNone, TemplateChoice = template,
+            HookTensor = p.GetValue(HookTensor), TemplateChoice = gguf ? null : template,
+            Template = gguf ? name : template.IsNone ? null : "auto",
         });
     }
 }

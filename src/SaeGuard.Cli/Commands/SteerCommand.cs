@@ -18,7 +18,7 @@ static class SteerCommand
         var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens to generate.", DefaultValueFactory = _ => 32 };
         var temperature = new Option<double>("--temperature") { Description = "0 = greedy; otherwise sampled with --seed.", DefaultValueFactory = _ => 0 };
         var norm = new Option<double?>("--norm") { Description = "Typical residual norm to scale by (default: the SAE's training norm, else measured on the prompt)." };
-        var chat = new Option<bool>("--chat-template") { Description = "Wrap the prompt as a user turn in the model's chat template." };
+        var chat = CommonOptions.ChatTemplate("Wrap the prompt as a user turn in a chat template");
         var seed = CommonOptions.Seed();
         var threads = CommonOptions.Threads();
         var json = CommonOptions.Json();
@@ -33,7 +33,7 @@ static class SteerCommand
             {
                 Prompt = p.GetValue(prompt)!, Feature = p.GetValue(feature), Strength = p.GetValue(strength),
                 Layer = p.GetValue(layer), MaxNewTokens = p.GetValue(maxNew), Temperature = p.GetValue(temperature),
-                Seed = p.GetValue(seed), Norm = p.GetValue(norm), ChatTemplate = p.GetValue(chat),
+                Seed = p.GetValue(seed), Norm = p.GetValue(norm), Template = p.GetValue(chat),
             });
             if (p.GetValue(json))
             {

@@ -128,8 +128,12 @@ public sealed class ActivationDump
             var rowIds = new long[rows];
             for (int i = 0; i < rows; i++) rowIds[i] = _shardStart[shard] + i;
             int[] Ints(string n) => r.Tensors.ContainsKey(n) ? r.ReadInts(n) : new int[rows];
-            var special = r.Tensors.ContainsKey("is_special") ? r.ReadInts("is_special").Select(v => v != 0).ToArray() : new bool[rows];
-            return NonFiniteRows.Apply(new RowBlock { Data = data, Rows = rows, D = D, RowIds = rowIds, DocIds = Ints("doc_id"), Positions = Ints("position"), TokenIds = Ints("token_id"), IsSpecial = special }, path);
+            bool[] Flags(string n) => r.Tensors.ContainsKey(n) ? r.ReadInts(n).Select(v => v != 0).ToArray() : new bool[rows];
+            return NonFiniteRows.Apply(new RowBlock
+            {
+                Data = data, Rows = rows, D = D, RowIds = rowIds, DocIds = Ints("doc_id"), Positions = Ints("position"), TokenIds = Ints("token_id"),
+                IsSpecial = Flags("is_special"), IsTemplate = Flags("is_template"),
+            }, path);
         }
         catch (InvalidDataException e) { throw new UserError($"'{path}' is damaged: {e.Message}"); }
         catch (IOException e) when (e is not FileNotFoundException) { throw new UserError($"'{path}' could not be read: {e.Message}"); }
@@ -179,6 +183,7 @@ public sealed class ActivationDump
             Positions = rows.Select(r => src.Positions[r]).ToArray(),
             TokenIds = rows.Select(r => src.TokenIds[r]).ToArray(),
             IsSpecial = rows.Select(r => src.IsSpecial[r]).ToArray(),
+            IsTemplate = rows.Select(r => src.IsTemplate[r]).ToArray(),
         };
     }
 
@@ -198,6 +203,7 @@ public sealed class ActivationDump
             Positions = blocks.SelectMany(b => b.Positions).ToArray(),
             TokenIds = blocks.SelectMany(b => b.TokenIds).ToArray(),
             IsSpecial = blocks.SelectMany(b => b.IsSpecial).ToArray(),
+            IsTemplate = blocks.SelectMany(b => b.IsTemplate).ToArray(),
         };
     }
 }

@@ -43,6 +43,8 @@ public sealed record DumpMeta
     public ShardMark? Shard { get; init; }
     /// <summary>For a merged dump (SPEC.md "merged acts/"): the dumps whose shards it lists, in row order.</summary>
     public List<string>? MergedFrom { get; init; }
+    /// <summary>The chat template every document was wrapped in (null: plain text); its tokens are flagged in is_template.</summary>
+    public ChatTemplateInfo? ChatTemplate { get; init; }
     /// <summary>For codes: the SAE folder they came from and its architecture.</summary>
     public Dictionary<string, string>? Extra { get; init; }
 

@@ -23,6 +23,8 @@ public sealed class DumpWriter : IDisposable
     readonly List<int> _idx = new();
     readonly List<int> _docIds = new(), _positions = new(), _tokenIds = new();
     readonly List<byte> _special = new();
+    readonly List<byte> _isTemplate = new();
+    bool _anyTemplate;
     long _nTokens;
     int _nDocs;
 
@@ -47,8 +49,8 @@ public sealed class DumpWriter : IDisposable
         _nDocs++;
     }
 
-    /// <summary>Adds dense rows [n, d] for one document.</summary>
-    public void AddRows(int docId, ReadOnlySpan<float> rows, ReadOnlySpan<int> tokenIds, ReadOnlySpan<bool> special, int firstPosition = 0)
+    /// <summary>Adds dense rows [n, d] for one document; <paramref name="isTemplate"/> flags chat-template tokens (empty = none).</summary>
+    public void AddRows(int docId, ReadOnlySpan<float> rows, ReadOnlySpan<int> tokenIds, ReadOnlySpan<bool> special, int firstPosition = 0, ReadOnlySpan<bool> isTemplate = default)
     {
         int n = tokenIds.Length;
         if (_k > 0) throw new InvalidOperationException("This writer is sparse; use AddSparseRows.");
@@ -58,12 +60,13 @@ public sealed class DumpWriter : IDisposable
             var row = rows.Slice(i * _d, _d);
             foreach (var v in row) _rows.Add(v);
             AddIndex(docId, firstPosition + i, tokenIds[i], special[i]);
+            AddTemplate(!isTemplate.IsEmpty && isTemplate[i]);
             if (_docIds.Count >= _shardRows) FlushShard();
         }
     }
 
     /// <summary>Adds sparse rows: for each of n rows, k (index, value) pairs.</summary>
-    public void AddSparseRows(int docId, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, ReadOnlySpan<int> tokenIds, ReadOnlySpan<bool> special, int firstPosition = 0)
+    public void AddSparseRows(int docId, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, ReadOnlySpan<int> tokenIds, ReadOnlySpan<bool> special, int firstPosition = 0, ReadOnlySpan<bool> isTemplate = default)
     {
         int n = tokenIds.Length;
         if (_k == 0) throw new InvalidOperationException("This writer is dense; use AddRows.");
@@ -71,8 +74,16 @@ public sealed class DumpWriter : IDisposable
         {
             for (int j = 0; j < _k; j++) { _idx.Add(indices[i * _k + j]); _rows.Add(values[i * _k + j]); }
             AddIndex(docId, firstPosition + i, tokenIds[i], special[i]);
+            AddTemplate(!isTemplate.IsEmpty && isTemplate[i]);
             if (_docIds.Count >= _shardRows) FlushShard();
         }
+    }
+
+    /// <summary>Per row: a chat-template token. The shard gets an is_template tensor only when one of its rows is.</summary>
+    void AddTemplate(bool isTemplate)
+    {
+        _isTemplate.Add(isTemplate ? (byte)1 : (byte)0);
+        _anyTemplate |= isTemplate;
     }
 
     void AddIndex(int docId, int pos, int tokenId, bool special)
@@ -100,11 +111,12 @@ public sealed class DumpWriter : IDisposable
         w.AddI32("position", System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_positions), rows);
         w.AddI32("token_id", System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_tokenIds), rows);
         w.AddU8("is_special", System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_special), rows);
+        if (_anyTemplate) w.AddU8("is_template", System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_isTemplate), rows);
         var path = _dir.File(name);
         w.Save(path);
         _shards.Add(new ShardInfo { File = name, Rows = rows, Sha256 = Hashing.Sha256File(path) });
         _nTokens += rows;
-        _rows.Clear(); _idx.Clear(); _docIds.Clear(); _positions.Clear(); _tokenIds.Clear(); _special.Clear();
+        _rows.Clear(); _idx.Clear(); _docIds.Clear(); _positions.Clear(); _tokenIds.Clear(); _special.Clear(); _isTemplate.Clear(); _anyTemplate = false;
     }
 
     /// <summary>Flushes the last shard, writes vocab.json and meta.json, and renames the folder into place.</summary>

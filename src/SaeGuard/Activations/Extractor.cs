@@ -51,7 +51,8 @@ public static class Extractor
             Hook = source.Hook,
             MaxLength = source.MaxLength,
             SpecialTokensIncluded = true,
-            Extra = source.Info.ToDictionary(k => k.Key, k => k.Value),
+            Extra = source.Info.Where(k => k.Key != ChatTemplateInfo.StringKey).ToDictionary(k => k.Key, k => k.Value),
+            ChatTemplate = ChatTemplateInfo.From(source.Info),
         };
         using var writer = new DumpWriter(outDir, template, source.Width, options.F16, 0, options.MaxShardBytes);
         long tokens = 0;
@@ -76,7 +77,7 @@ public static class Extractor
                 if (n <= 0) break;
                 var doc = window[i] with { Id = options.FirstDocId + written };
                 writer.AddDoc(doc);
-                writer.AddRows(doc.Id, acts[i].AsSpan(0, n * source.Width), t.Ids.AsSpan(0, n), t.IsSpecial.AsSpan(0, n));
+                writer.AddRows(doc.Id, acts[i].AsSpan(0, n * source.Width), t.Ids.AsSpan(0, n), t.IsSpecial.AsSpan(0, n), 0, t.IsTemplate.AsSpan(0, t.IsTemplate == null ? 0 : n));
                 if (t.Truncated) truncated++;
                 tokens += n;
                 written++;

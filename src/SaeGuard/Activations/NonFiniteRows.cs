@@ -85,15 +85,15 @@ public static class NonFiniteRows
         foreach (var r in bad) keep[r] = false;
         int n = b.Rows - bad.Count, j = 0;
         var data = new float[(long)n * b.D];
-        var rowIds = new long[n]; var docs = new int[n]; var pos = new int[n]; var tok = new int[n]; var special = new bool[n];
+        var rowIds = new long[n]; var docs = new int[n]; var pos = new int[n]; var tok = new int[n]; var special = new bool[n]; var template = new bool[n];
         for (int i = 0; i < b.Rows; i++)
         {
             if (!keep[i]) continue;
             Array.Copy(b.Data, (long)i * b.D, data, (long)j * b.D, b.D);
-            rowIds[j] = b.RowIds[i]; docs[j] = b.DocIds[i]; pos[j] = b.Positions[i]; tok[j] = b.TokenIds[i]; special[j] = b.IsSpecial[i];
+            rowIds[j] = b.RowIds[i]; docs[j] = b.DocIds[i]; pos[j] = b.Positions[i]; tok[j] = b.TokenIds[i]; special[j] = b.IsSpecial[i]; template[j] = b.IsTemplate[i];
             j++;
         }
-        return new RowBlock { Data = data, Rows = n, D = b.D, RowIds = rowIds, DocIds = docs, Positions = pos, TokenIds = tok, IsSpecial = special };
+        return new RowBlock { Data = data, Rows = n, D = b.D, RowIds = rowIds, DocIds = docs, Positions = pos, TokenIds = tok, IsSpecial = special, IsTemplate = template };
     }
 
     /// <summary>

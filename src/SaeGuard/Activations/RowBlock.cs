@@ -12,6 +12,9 @@ public sealed class RowBlock
     public required int[] Positions { get; init; }
     public required int[] TokenIds { get; init; }
     public required bool[] IsSpecial { get; init; }
+    /// <summary>Per row: a chat-template token (also special); all false when the dump has no is_template tensor.</summary>
+    public bool[] IsTemplate { get => _isTemplate ??= new bool[Rows]; init => _isTemplate = value; }
+    bool[]? _isTemplate;
 
     public Span<float> Row(int i) => Data.AsSpan(i * D, D);
 

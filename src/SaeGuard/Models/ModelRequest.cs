@@ -10,8 +10,14 @@ public sealed record ModelRequest(string Model, int Layer)
     public int? MaxLength { get; init; }
     /// <summary>ONNX: capture this graph tensor instead of the layer output.</summary>
     public string? HookTensor { get; init; }
-    /// <summary>GGUF: wrap every text as a user turn in the model's chat template.</summary>
-    public bool ChatTemplate { get; init; }
+    /// <summary>GGUF: chat template every text is wrapped in as a user turn: null/"none", "auto" (the model's own) or a llama.cpp template name.</summary>
+    public string? Template { get; init; }
+    /// <summary>GGUF: true = <see cref="Template"/> "auto" (the model's chat template).</summary>
+    public bool ChatTemplate
+    {
+        get => Template is not (null or "none");
+        init => Template = value ? "auto" : null;
+    }
     /// <summary>ONNX: which chat template (auto, none or a name); null follows <see cref="ChatTemplate"/> (auto or none).</summary>
     public ChatTemplates.ChatTemplateChoice? TemplateChoice { get; init; }
 }

@@ -27,8 +27,9 @@ internal static class DumpFeaturizer
             foreach (var block in dumps[k].ReadBlocks(4096))
             {
                 var keep = new List<(int Row, int Prompt)>();
+                // Last pooling also reads chat-template rows: a templated prompt's last row is the assistant start.
                 for (int r = 0; r < block.Rows; r++)
-                    if (!block.IsSpecial[r] && index[k].TryGetValue(block.DocIds[r], out var p)) keep.Add((r, p));
+                    if ((!block.IsSpecial[r] || (pooling == Pooling.Last && block.IsTemplate[r])) && index[k].TryGetValue(block.DocIds[r], out var p)) keep.Add((r, p));
                 if (keep.Count > 0)
                 {
                     var x = new float[keep.Count * d];
@@ -40,6 +41,7 @@ internal static class DumpFeaturizer
                         dense.Add(p, x.AsSpan(i * d, d));
                         var zr = z.AsSpan(i * m, m);
                         codes.Add(p, zr);
+                        if (block.IsSpecial[r]) continue;
                         stats?.Add(zr, p, tokenIds[p].Count, block.TokenIds[r]);
                         tokenIds[p].Add(block.TokenIds[r]);
                     }

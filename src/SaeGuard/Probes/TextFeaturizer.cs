@@ -71,6 +71,14 @@ internal sealed class TextFeaturizer
                 }
                 tokenIds[p] = rows.Select(i => t.Ids[i]).ToArray();
                 if (tokenCodes != null) tokenCodes[p] = z;
+                if (_pooling == Pooling.Last && t.IsTemplate is { Length: > 0 } template && template[^1])
+                {
+                    // A templated prompt pools to its last row, the template's assistant start.
+                    var last = outs[b].AsSpan((t.Length - 1) * d, d).ToArray();
+                    if (_roundToF16) for (int j = 0; j < d; j++) last[j] = (float)(Half)last[j];
+                    dense.Add(p, last);
+                    codes.Add(p, SaeBatch.Encode(_sae, last, 1));
+                }
             }
             bar?.Advance(batch.Count, batch.Sum(i => toks[i].Length));
         }

@@ -87,8 +87,9 @@ public static class CodesEncoder
                     while (e < rows && block.DocIds[r0 + e] == block.DocIds[r0 + s]) e++;
                     var tok = block.TokenIds.AsSpan(r0 + s, e - s); var sp = block.IsSpecial.AsSpan(r0 + s, e - s);
                     int doc = block.DocIds[r0 + s], pos = block.Positions[r0 + s];
-                    if (k > 0) writer.AddSparseRows(doc, idx.AsSpan(s * k, (e - s) * k), val.AsSpan(s * k, (e - s) * k), tok, sp, pos);
-                    else writer.AddRows(doc, codes.AsSpan(s * m, (e - s) * m), tok, sp, pos);
+                    var tpl = block.IsTemplate.AsSpan(r0 + s, e - s);
+                    if (k > 0) writer.AddSparseRows(doc, idx.AsSpan(s * k, (e - s) * k), val.AsSpan(s * k, (e - s) * k), tok, sp, pos, tpl);
+                    else writer.AddRows(doc, codes.AsSpan(s * m, (e - s) * m), tok, sp, pos, tpl);
                     s = e;
                 }
                 tokens += rows;

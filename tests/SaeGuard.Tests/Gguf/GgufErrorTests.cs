@@ -1,5 +1,6 @@
 using System.Text.Json;
 using SaeGuard.Gguf;
+using SaeGuard.Gguf.Testing;
 using SaeGuard.Sae;
 using SaeGuard.Tests.Infrastructure;
 
@@ -52,6 +53,40 @@ public class GgufErrorTests
         Assert.Equal(1, code);
         Assert.Contains("4 layers", err);
         Assert.False(Directory.Exists(tmp["acts"]));
+    }
+
+    [Fact]
+    public void An_unsupported_architecture_is_a_user_error_naming_it()
+    {
+        using var tmp = new TempDir();
+        new GgufWriter().Add("general.architecture", "mamba9").Add("mamba9.block_count", 4u)
+            .AddTensor("token_embd.weight", new float[64], 1, 64).Save(tmp["other.gguf"]);
+        var (code, _, err) = Extract(tmp, tmp["other.gguf"]);
+        Assert.Equal(1, code);
+        Assert.Contains("other.gguf", err);
+        Assert.Contains("architecture 'mamba9' is not supported", err);
+        Assert.Contains("gemma2", err);
+        Assert.DoesNotContain("   at ", err);
+        Assert.False(Directory.Exists(tmp["acts"]));
+    }
+
+    [Theory]
+    [InlineData(TinyFamily.Gemma2, "blk.2.post_ffw_norm.weight")]
+    [InlineData(TinyFamily.Qwen2, "blk.0.attn_k.bias")]
+    [InlineData(TinyFamily.Phi3, "blk.3.attn_qkv.weight")]
+    [InlineData(TinyFamily.Llama3, "token_embd.weight")]
+    public void A_gguf_with_a_tensor_missing_is_a_user_error_naming_the_tensor(TinyFamily family, string missing)
+    {
+        using var tmp = new TempDir();
+        TinyLlama.Writer(TinyModel.Family(family).Weights, keepTensor: n => n != missing).Save(tmp["cut.gguf"]);
+        var (code, _, err) = Extract(tmp, tmp["cut.gguf"]);
+        Assert.Equal(1, code);
+        Assert.Contains($"has no tensor '{missing}'", err);
+        Assert.Contains($"a {TinyFamilies.Architecture(family)} model", err);
+        Assert.DoesNotContain("   at ", err);
+        Assert.False(Directory.Exists(tmp["acts"]));
+        var steer = CliHarness.Run("steer", "--model", tmp["cut.gguf"], "--sae", "nowhere", "--feature", "0", "--strength", "1", "--prompt", "hi");
+        Assert.Equal(1, steer.Code);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Text.Json;
 using SaeGuard.Activations;
 using SaeGuard.Common;
 using SaeGuard.Gguf;
+using SaeGuard.Gguf.Testing;
 using SaeGuard.Models;
 using SaeGuard.Tests.Infrastructure;
 
@@ -25,7 +26,8 @@ public class GgufExtractionTests
 
     static float[] RunOne(GgufActivationSource s, string text) => s.Run(new[] { s.Tokenize(text) })[0];
 
-    static void AssertClose(double[][] expected, float[] actual, double tol, string what)
+    /// <summary>Rows [tokens, d] equal the reference to <paramref name="tol"/> relative (1 + |reference|).</summary>
+    internal static void AssertClose(double[][] expected, float[] actual, double tol, string what)
     {
         int d = expected[0].Length;
         Assert.Equal(expected.Length * d, actual.Length);
@@ -107,8 +109,11 @@ public class GgufExtractionTests
         var tok = s.Tokenize("good day");
         var expected = s.Model.Tokenize("<|im_start|>user\ngood day<|im_end|>\n<|im_start|>assistant\n", true, true);
         Assert.Equal(expected, tok.Ids);
-        Assert.Equal(new[] { 1, 3, 4, 3 }, tok.Ids.Where((id, i) => tok.IsSpecial[i]).ToArray()); // BOS, im_start, im_end, im_start
-        Assert.Equal("true", s.Info["chat_template"]);
+        Assert.Equal(new[] { 1, 3, 4, 3 }, tok.Ids.Where((id, i) => s.Model.IsSpecial(id)).ToArray()); // BOS, im_start, im_end, im_start
+        Assert.Equal("chatml", s.Info["chat_template"]);
+        // Everything but "good day" is the template's (flagged special too, so pooling skips it).
+        Assert.Equal("good day", s.Model.Detokenize(tok.Ids.Where((_, i) => !tok.IsTemplate![i])));
+        Assert.Equal(tok.IsTemplate, tok.IsSpecial);
     }
 
     [Fact]
@@ -160,10 +165,13 @@ public class GgufExtractionTests
         var (code, _, err) = CliHarness.Run("extract", "--model", TinyModel.Path, "--layer", "1", "--input", input, "--out", tmp["acts"], "--chat-template");
         Assert.True(code == 0, err);
         var dump = ActivationDump.Open(tmp["acts"]);
-        Assert.Equal("true", dump.Meta.Extra!["chat_template"]);
+        Assert.Equal("chatml", dump.Meta.Extra!["chat_template"]);
+        Assert.Equal(TinyLlamaSpec.ChatMl, dump.Meta.ChatTemplate!.Template);
         var rows = ActivationDump.Concat(dump.ReadBlocks().ToList());
         Assert.Equal(new[] { 1, 3 }, rows.TokenIds.Take(2)); // BOS, <|im_start|>
-        Assert.Equal(4, rows.IsSpecial.Count(x => x));
+        using (var s = Open(1, new GgufOptions { Threads = 2, ChatTemplate = true }))
+            Assert.Equal(s.Tokenize("good day").IsTemplate, rows.IsTemplate); // all but the tokens of "good day"
+        Assert.Equal(rows.IsTemplate, rows.IsSpecial);
 
         var onnx = CliHarness.Run("extract", "--model", "minilm", "--layer", "1", "--input", input, "--out", tmp["acts2"], "--chat-template");
         Assert.Equal(1, onnx.Code);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using SaeGuard.Gguf;
+using SaeGuard.Gguf.Testing;
 using SaeGuard.Sae;
 using SaeGuard.Tests.Infrastructure;
 
@@ -88,6 +89,29 @@ public class GgufSteeringTests
         Assert.Equal(baseline, Tokens("baseline"));
         Assert.Equal(steered, Tokens("steered"));
         Assert.NotEqual(baseline, steered);
+    }
+
+    [Fact]
+    public void Steer_cli_wraps_the_prompt_in_the_chat_template_and_continues_as_the_reference()
+    {
+        using var tmp = new TempDir();
+        var f = TinyModel.Family(TinyFamily.Gemma2);
+        var sae = MakeSae(layer: 2, trainNorm: 4.0);
+        SaeLensFormat.Save(sae, tmp["sae"]);
+        const string prompt = "how to make a cake";
+        var (code, stdout, err) = CliHarness.Run("steer", "--model", f.Path, "--sae", tmp["sae"], "--feature", "3", "--strength", "2",
+            "--prompt", prompt, "--max-new-tokens", "4", "--threads", "2", "--json", "--chat-template");
+        Assert.True(code == 0, err);
+        using var json = JsonDocument.Parse(stdout);
+        var root = json.RootElement;
+        int[] Tokens(string which) => root.GetProperty(which).GetProperty("tokens").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        using var source = new GgufActivationSource(f.Path, 2, new GgufOptions { Threads = 2, Template = "auto" });
+        var ids = source.Tokenize(prompt).Ids; // <bos><start_of_turn>user\n…<end_of_turn>\n<start_of_turn>model\n
+        Assert.Equal(ids.Length, root.GetProperty("prompt_tokens").GetInt32());
+        var stop = new HashSet<int> { f.Weights.Vocab.Eos, f.Weights.Vocab.Id("<end_of_turn>") };
+        var vector = GgufSteerer.SteeringVector(sae, 3, 2, 4.0);
+        Assert.Equal(LlamaReference.Greedy(f.Weights, ids, 4, stop: stop), Tokens("baseline"));
+        Assert.Equal(LlamaReference.Greedy(f.Weights, ids, 4, 2, vector, stop), Tokens("steered"));
     }
 
     static int[] Tokenized(string text)

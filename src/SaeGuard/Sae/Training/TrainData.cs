@@ -131,6 +131,7 @@ public sealed class DumpTrainData : TrainData
         int rows = (int)total, at = 0;
         List<int>? bad = null;
         var rowIds = new long[rows]; var docs = new int[rows]; var pos = new int[rows]; var tok = new int[rows]; var special = new bool[rows];
+        var template = new bool[rows];
         foreach (var s in shards)
         {
             var info = _dump.Meta.Shards[s];
@@ -155,11 +156,12 @@ public sealed class DumpTrainData : TrainData
                 Ints("doc_id").CopyTo(docs, at); Ints("position").CopyTo(pos, at); Ints("token_id").CopyTo(tok, at);
                 var sp = Ints("is_special");
                 for (int i = 0; i < n; i++) { special[at + i] = sp[i] != 0; rowIds[at + i] = _starts[s] + i; }
+                if (r.Tensors.ContainsKey("is_template")) { var tp = r.ReadInts("is_template"); for (int i = 0; i < n; i++) template[at + i] = tp[i] != 0; }
             }
             catch (InvalidDataException e) { throw new UserError($"'{path}' is damaged: {e.Message}"); }
             at += n;
         }
-        return NonFiniteRows.Drop(new RowBlock { Data = buffer, Rows = rows, D = D, RowIds = rowIds, DocIds = docs, Positions = pos, TokenIds = tok, IsSpecial = special }, bad);
+        return NonFiniteRows.Drop(new RowBlock { Data = buffer, Rows = rows, D = D, RowIds = rowIds, DocIds = docs, Positions = pos, TokenIds = tok, IsSpecial = special, IsTemplate = template }, bad);
     }
 
     public override IEnumerable<(int[] DocIds, bool[] Special)> Index()
