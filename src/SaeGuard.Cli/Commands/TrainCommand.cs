@@ -2,6 +2,7 @@ using System.CommandLine;
 using SaeGuard.Activations;
 using SaeGuard.Common;
 using SaeGuard.Sae.Training;
+using SaeGuard.Sae.Architectures;
 
 namespace SaeGuard.Cli.Commands;
 
@@ -11,7 +12,11 @@ static class TrainCommand
     {
         var acts = CommonOptions.Required("--acts", "Activations dump folder (from `extract`).");
         var output = CommonOptions.Required("--out", "Output SAE folder (SAELens layout) with metrics.jsonl and checkpoints/.");
-        var arch = new Option<string>("--arch") { Description = "topk | batchtopk | jumprelu | relu (ReLU + L1).", DefaultValueFactory = _ => "topk" };
+        var arch = new Option<string>("--arch")
+        {
+            Description = string.Join(" | ", SaeArchitectures.All.Select(a => $"{a.Name} ({a.Description})")) + ".",
+            DefaultValueFactory = _ => SaeArchitectures.Default.Name,
+        };
         var k = new Option<int>("--k") { Description = "Active latents per token (topk; average for batchtopk).", DefaultValueFactory = _ => 32 };
         var expansion = new Option<int>("--expansion") { Description = "Latents = expansion × d_in.", DefaultValueFactory = _ => 8 };
         var latents = new Option<int>("--latents") { Description = "Number of latents (overrides --expansion).", DefaultValueFactory = _ => 0 };
@@ -32,8 +37,7 @@ static class TrainCommand
         cmd.SetAction(p => CliRunner.Run(() =>
         {
             var dump = ActivationDump.Open(p.GetValue(acts)!);
-            var a = p.GetValue(arch)!.ToLowerInvariant();
-            if (a == "standard") a = "relu";
+            var a = SaeArchitectures.Canonical(p.GetValue(arch)!.ToLowerInvariant());
             var options = new SaeTrainOptions
             {
                 Arch = a, K = p.GetValue(k), Expansion = p.GetValue(expansion), Latents = p.GetValue(latents), L1 = p.GetValue(l1),
@@ -62,7 +66,7 @@ static class TrainCommand
             foreach (var w in r.Warnings) Console.Error.WriteLine($"WARNING: {w}");
             var cfg = r.Model.Config;
             Console.Error.WriteLine(
-                $"train: {options.Arch} {cfg.DIn}→{cfg.DSae}" + (cfg.Architecture == "topk" ? $" k={cfg.K}" : "") +
+                $"train: {options.Arch} {cfg.DIn}→{cfg.DSae}" + (r.Model.Arch.FixedKPerToken ? $" k={cfg.K}" : "") +
                 $", {r.TokensSeen:N0} tokens in {r.Seconds:F1}s ({f.TokensPerS:N0} tok/s) | {f.Split}: EV {f.ExplainedVariance:F4}, nmse {f.Nmse:F4}, L0 {f.L0:F1}, " +
                 $"dead {100 * f.DeadFraction:F2}%, >10% {100 * f.FreqOver10Pct:F2}%, l2 ratio {f.L2Ratio:F3} → {outDir}");
             if (p.GetValue(json))

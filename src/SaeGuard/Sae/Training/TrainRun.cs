@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Numerics.Tensors;
 using System.Text.Json;
 using SaeGuard.Common;
+using SaeGuard.Sae.Architectures;
 using SaeGuard.Sae.Backend;
 using SaeGuard.Sae.Training.Architectures;
 
@@ -301,7 +302,7 @@ sealed class TrainRun : IDisposable
         string hint = "run `saeguard analyze --dump ACTS --sae SAE --out REPORT` to diagnose it";
         if (f.L0 > _d / 4.0)
             w.Add($"the SAE is dense: final L0 = {f.L0:F1} active latents per token, more than d_in/4 = {_d / 4.0:F0}" +
-                  (_o.Arch == "relu" ? $" (L1 coefficient {_o.SparsityCoefficient} is too weak; raise --l1 or use --arch topk)" : "") + $"; {hint}.");
+                  SaeArchitectures.Get(_o.Arch).DenseHint(_o) + $"; {hint}.");
         int over50Limit = Math.Max(1, (int)Math.Ceiling(0.001 * _m));
         if (f.FeaturesOver50Pct >= over50Limit)
             w.Add($"{f.FeaturesOver50Pct} latent(s) fire on more than 50% of tokens (always-on features act as a bias, not as features); {hint}.");
@@ -320,10 +321,7 @@ sealed class TrainRun : IDisposable
             ["steps"] = _step.ToString(ci), ["activation_scale"] = _scale.ToString("R", ci), ["dead_after_tokens"] = _deadAfter.ToString(ci),
             ["special_tokens_included"] = _o.IncludeSpecialTokens ? "true" : "false",
         };
-        if (_arch.Name is "topk" or "batchtopk") { t["k"] = _o.K.ToString(ci); t["aux_k_coefficient"] = _o.AuxCoefficient.ToString("R", ci); }
-        if (_arch.Name == "relu") t["l1_coefficient"] = _o.SparsityCoefficient.ToString("R", ci);
-        if (_arch.Name == "jumprelu") { t["l0_coefficient"] = _o.SparsityCoefficient.ToString("R", ci); t["bandwidth"] = _o.JumpReluBandwidth.ToString("R", ci); }
-        if (_arch is BatchTopKTrainingSae b) t["batchtopk_threshold"] = b.InferenceThreshold.ToString("R", ci);
+        _arch.AddTrainingInfo(t);
         return t;
     }
 
