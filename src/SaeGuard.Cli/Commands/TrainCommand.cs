@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SaeGuard.Activations;
 using SaeGuard.Common;
+using SaeGuard.Sae.Device;
 using SaeGuard.Sae.Training;
 using SaeGuard.Sae.Architectures;
 
@@ -31,9 +32,14 @@ static class TrainCommand
         var logEvery = new Option<int>("--log-every") { Description = "Steps per metrics line (0 = about 50 lines).", DefaultValueFactory = _ => 0 };
         var includeSpecial = new Option<bool>("--include-special") { Description = "Also train on [CLS]/[SEP]/BOS/pad tokens." };
         var threads = CommonOptions.Threads();
+        var device = new Option<string>("--device")
+        {
+            Description = "Where training runs: cpu | cuda | ilgpu-cpu (ILGPU's CPU accelerator, for checks) | auto (cuda when a CUDA device and driver are found, else cpu).",
+            DefaultValueFactory = _ => SaeDevice.CpuName,
+        };
         var json = CommonOptions.Json();
         var cmd = new Command("train", "Train a sparse autoencoder on an activations dump (TopK/AuxK by default).")
-        { acts, output, arch, k, expansion, latents, l1, tokens, batch, lr, seed, resume, ckEvery, deadAfter, logEvery, includeSpecial, threads, json };
+        { acts, output, arch, k, expansion, latents, l1, tokens, batch, lr, seed, resume, ckEvery, deadAfter, logEvery, includeSpecial, threads, device, json };
         cmd.SetAction(p => CliRunner.Run(() =>
         {
             var dump = ActivationDump.Open(p.GetValue(acts)!);
@@ -43,7 +49,7 @@ static class TrainCommand
                 Arch = a, K = p.GetValue(k), Expansion = p.GetValue(expansion), Latents = p.GetValue(latents), L1 = p.GetValue(l1),
                 Tokens = p.GetValue(tokens), BatchSize = p.GetValue(batch), Lr = p.GetValue(lr), Seed = p.GetValue(seed),
                 DeadAfterTokens = p.GetValue(deadAfter), LogEvery = p.GetValue(logEvery), IncludeSpecialTokens = p.GetValue(includeSpecial),
-                Threads = p.GetValue(threads),
+                Threads = p.GetValue(threads), Device = SaeDevice.Resolve(p.GetValue(device)).Kind == SaeDeviceKind.Cpu ? SaeDevice.CpuName : p.GetValue(device)!,
             };
             SaeTrainer.Validate(options, dump.D);
             long every = p.GetValue(ckEvery);
@@ -76,7 +82,7 @@ static class TrainCommand
                     dead_fraction = f.DeadFraction, freq_over_1pct = f.FreqOver1Pct, freq_over_10pct = f.FreqOver10Pct, l2_ratio = f.L2Ratio,
                     aux_loss = f.AuxLoss, tokens_per_s = f.TokensPerS, max_feature_frequency = f.MaxFeatureFrequency, features_over_50pct = f.FeaturesOver50Pct,
                     arch = options.Arch, saved_architecture = cfg.Architecture, d_in = cfg.DIn, d_sae = cfg.DSae, k = options.K, steps = r.Steps,
-                    seconds = r.Seconds, gemm_seconds = r.GemmSeconds, out_dir = outDir, warnings = r.Warnings,
+                    seconds = r.Seconds, gemm_seconds = r.GemmSeconds, device = r.Device, out_dir = outDir, warnings = r.Warnings,
                 });
             return 0;
         }));

@@ -66,6 +66,8 @@ public sealed record SaeTrainOptions
     public long StopAfterTokens { get; init; }
     /// <summary>Threads for the kernels; 0 = all cores.</summary>
     public int Threads { get; init; }
+    /// <summary>Where the steps run: cpu, cuda, ilgpu-cpu or auto (see <see cref="Device.SaeDevice.Resolve"/>); not part of a run's identity, so a checkpoint resumes on another device.</summary>
+    public string Device { get; init; } = Sae.Device.SaeDevice.CpuName;
 
     public int LatentsFor(int dIn) => Latents > 0 ? Latents : Expansion * dIn;
 

@@ -25,6 +25,8 @@ public sealed record SaeTrainResult
     /// <summary>Activation scale used in training (folded into the saved weights).</summary>
     public double Scale { get; init; }
     public string Backend { get; init; } = "";
+    /// <summary>Where the steps ran (cpu, cuda:0 NAME, ilgpu-cpu).</summary>
+    public string Device { get; init; } = "";
     /// <summary>Seconds per phase of the training steps (data, gemm, select, decode, …, adam).</summary>
     public IReadOnlyDictionary<string, double> PhaseSeconds { get; init; } = new Dictionary<string, double>();
 }
