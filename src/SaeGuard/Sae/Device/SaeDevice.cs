@@ -59,7 +59,7 @@ public sealed record SaeDevice(SaeDeviceKind Kind, string Name)
     }
 
     /// <summary>An ILGPU context and accelerator for this device (the caller disposes both).</summary>
-    internal (Context Context, Accelerator Accelerator) Open()
+    public (Context Context, Accelerator Accelerator) Open()
     {
         switch (Kind)
         {
