@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using SaeGuard.Sae.Backend;
 using SaeGuard.Sae.Training;
+using SaeGuard.Sae.Architectures;
 
 namespace SaeGuard.Bench;
 
@@ -88,7 +89,7 @@ public sealed class SaeTrainBench : IBenchmark
         Common.ProgressBar.Silent = true;
         var o = new SaeTrainOptions
         {
-            Arch = "topk", K = k, Latents = m, BatchSize = batch, Tokens = (long)(warm + steps) * batch, Threads = threads,
+            Arch = SaeArchitectures.TopK.Name, K = k, Latents = m, BatchSize = batch, Tokens = (long)(warm + steps) * batch, Threads = threads,
             DeadAfterTokens = 10L * batch, LogEvery = steps, HeldOutFraction = 0, WarmupSteps = 0, DecayFraction = 0,
         };
         // warm-up steps in a run that stops with a checkpoint; the timed steps resume it (same process, JIT warm)

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using SaeGuard.Common;
 using SaeGuard.Data.BuiltIn;
+using SaeGuard.Sae.Architectures;
 
 namespace SaeGuard.Cli.Commands;
 
@@ -40,7 +41,7 @@ static class DemoCommand
         var data = BuiltInPrompts.WriteCsvTo(P("builtin_prompts.csv"));
         Stage("extract", timings, "extract", "--model", "minilm", "--layer", "4", "--input", data,
             "--text-column", "text", "--label-column", "label", "--category-column", "category", "--out", P("acts"));
-        Stage("train", timings, "train", "--acts", P("acts"), "--out", P("sae"), "--arch", "topk", "--k", "16",
+        Stage("train", timings, "train", "--acts", P("acts"), "--out", P("sae"), "--arch", SaeArchitectures.TopK.Name, "--k", "16",
             "--expansion", "4", "--tokens", "400000", "--batch", "2048", "--seed", s);
         Stage("analyze", timings, "analyze", "--dump", P("acts"), "--sae", P("sae"), "--out", P("report"), "--seed", s);
         Stage("probe", timings, "probe", "--acts", P("acts"), "--sae", P("sae"), "--out", P("probe"), "--seed", s);

@@ -49,7 +49,7 @@ static class SaeCommand
             SaeLensFormat.Save(result.Sae, dst);
             var c = result.Sae.Config;
             foreach (var note in result.Notes) Console.Error.WriteLine($"sae convert: {note}");
-            Console.Error.WriteLine($"sae convert: {result.Format} SAE {src} → {dst}: d_in {c.DIn}, d_sae {c.DSae}, {c.Architecture}{(c.Architecture == "topk" ? $" k={c.K}" : "")}, apply_b_dec_to_input {(c.ApplyBDecToInput ? "true" : "false")}.");
+            Console.Error.WriteLine($"sae convert: {result.Format} SAE {src} → {dst}: d_in {c.DIn}, d_sae {c.DSae}, {c.Architecture}{(result.Sae.Arch.FixedKPerToken ? $" k={c.K}" : "")}, apply_b_dec_to_input {(c.ApplyBDecToInput ? "true" : "false")}.");
             if (p.GetValue(json))
                 CliRunner.PrintJson(new
                 {

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using SaeGuard.Activations;
 using SaeGuard.Common;
+using SaeGuard.Sae.Device;
 using SaeGuard.Sae.Training;
+using SaeGuard.Sae.Architectures;
 
 namespace SaeGuard.Cli.Commands;
 
@@ -13,7 +15,11 @@ static class TrainCommand
         var corpus = new CorpusCliOptions(required: false, modelDefault: null);
         var buffer = new Option<int>("--buffer-batches") { Description = "With --model: batches held in the shuffle buffer (half is handed out, then refilled).", DefaultValueFactory = _ => 20 };
         var output = CommonOptions.Required("--out", "Output SAE folder (SAELens layout) with metrics.jsonl and checkpoints/.");
-        var arch = new Option<string>("--arch") { Description = "topk | batchtopk | jumprelu | relu (ReLU + L1).", DefaultValueFactory = _ => "topk" };
+        var arch = new Option<string>("--arch")
+        {
+            Description = string.Join(" | ", SaeArchitectures.All.Select(a => $"{a.Name} ({a.Description})")) + ".",
+            DefaultValueFactory = _ => SaeArchitectures.Default.Name,
+        };
         var k = new Option<int>("--k") { Description = "Active latents per token (topk; average for batchtopk).", DefaultValueFactory = _ => 32 };
         var expansion = new Option<int>("--expansion") { Description = "Latents = expansion × d_in.", DefaultValueFactory = _ => 8 };
         var latents = new Option<int>("--latents") { Description = "Number of latents (overrides --expansion).", DefaultValueFactory = _ => 0 };
@@ -28,10 +34,15 @@ static class TrainCommand
         var logEvery = new Option<int>("--log-every") { Description = "Steps per metrics line (0 = about 50 lines).", DefaultValueFactory = _ => 0 };
         var includeSpecial = new Option<bool>("--include-special") { Description = "Also train on [CLS]/[SEP]/BOS/pad tokens." };
         var threads = CommonOptions.Threads();
+        var device = new Option<string>("--device")
+        {
+            Description = "Where training runs: cpu | cuda | ilgpu-cpu (ILGPU's CPU accelerator, for checks) | auto (cuda when a CUDA device and driver are found, else cpu).",
+            DefaultValueFactory = _ => SaeDevice.CpuName,
+        };
         var json = CommonOptions.Json();
         var force = CommonOptions.Force(); var nonfinite = CommonOptions.NonFinite();
         var cmd = new Command("train", "Train a sparse autoencoder on an activations dump, or straight from a model over a corpus (--model M --input CORPUS; nothing but the SAE is written).")
-        { acts, output, arch, k, expansion, latents, l1, tokens, batch, lr, seed, resume, ckEvery, deadAfter, logEvery, includeSpecial, threads, json, buffer, force, nonfinite };
+        { acts, output, arch, k, expansion, latents, l1, tokens, batch, lr, seed, resume, ckEvery, deadAfter, logEvery, includeSpecial, threads, device, json, buffer, force, nonfinite };
         corpus.AddTo(cmd);
         cmd.SetAction(p => CliRunner.Run(() =>
         {
@@ -60,14 +71,13 @@ static class TrainCommand
             }
             TrainData data = store != null ? store : foreign != null ? new SaeGuard.Interop.ForeignDumpTrainData(foreign) : new DumpTrainData(dump!);
             if (foreign != null) Console.Error.WriteLine($"train: foreign dump, {foreign.Chunks.Count} chunks, {foreign.Rows:N0} rows × {foreign.Width}, {foreign.Orientation}");
-            var a = p.GetValue(arch)!.ToLowerInvariant();
-            if (a == "standard") a = "relu";
+            var a = SaeArchitectures.Canonical(p.GetValue(arch)!.ToLowerInvariant());
             var options = new SaeTrainOptions
             {
                 Arch = a, K = p.GetValue(k), Expansion = p.GetValue(expansion), Latents = p.GetValue(latents), L1 = p.GetValue(l1),
                 Tokens = p.GetValue(tokens), BatchSize = p.GetValue(batch), Lr = p.GetValue(lr), Seed = p.GetValue(seed),
                 DeadAfterTokens = p.GetValue(deadAfter), LogEvery = p.GetValue(logEvery), IncludeSpecialTokens = p.GetValue(includeSpecial),
-                Threads = p.GetValue(threads),
+                Threads = p.GetValue(threads), Device = SaeDevice.Resolve(p.GetValue(device)).Kind == SaeDeviceKind.Cpu ? SaeDevice.CpuName : p.GetValue(device)!,
             };
             SaeTrainer.Validate(options, data.D);
             long every = p.GetValue(ckEvery);
@@ -96,7 +106,7 @@ static class TrainCommand
             foreach (var w in r.Warnings) Console.Error.WriteLine($"WARNING: {w}");
             var cfg = r.Model.Config;
             Console.Error.WriteLine(
-                $"train: {options.Arch} {cfg.DIn}→{cfg.DSae}" + (cfg.Architecture == "topk" ? $" k={cfg.K}" : "") +
+                $"train: {options.Arch} {cfg.DIn}→{cfg.DSae}" + (r.Model.Arch.FixedKPerToken ? $" k={cfg.K}" : "") +
                 $", {r.TokensSeen:N0} tokens in {r.Seconds:F1}s ({f.TokensPerS:N0} tok/s) | {f.Split}: EV {f.ExplainedVariance:F4}, nmse {f.Nmse:F4}, L0 {f.L0:F1}, " +
                 $"dead {100 * f.DeadFraction:F2}%, >10% {100 * f.FreqOver10Pct:F2}%, l2 ratio {f.L2Ratio:F3} → {outDir}");
             if (p.GetValue(json))
@@ -106,7 +116,7 @@ static class TrainCommand
                     dead_fraction = f.DeadFraction, freq_over_1pct = f.FreqOver1Pct, freq_over_10pct = f.FreqOver10Pct, l2_ratio = f.L2Ratio,
                     aux_loss = f.AuxLoss, tokens_per_s = f.TokensPerS, max_feature_frequency = f.MaxFeatureFrequency, features_over_50pct = f.FeaturesOver50Pct,
                     arch = options.Arch, saved_architecture = cfg.Architecture, d_in = cfg.DIn, d_sae = cfg.DSae, k = options.K, steps = r.Steps,
-                    seconds = r.Seconds, gemm_seconds = r.GemmSeconds, out_dir = outDir, warnings = r.Warnings,
+                    seconds = r.Seconds, gemm_seconds = r.GemmSeconds, device = r.Device, out_dir = outDir, warnings = r.Warnings,
                 });
             return 0;
         }));

@@ -1,6 +1,7 @@
 using System.Globalization;
 using SaeGuard.Sae;
 using static SaeGuard.Analysis.Fmt;
+using SaeGuard.Sae.Architectures;
 
 namespace SaeGuard.Analysis;
 
@@ -230,7 +231,7 @@ public static class Diagnoser
             return new Hypothesis { Id = "H1", Name = "weak sparsity", Supported = false, Numbers = nums,
                 Evidence = "Not assessed: the input does not look like SAE codes laid out [tokens, features] (see AXIS)." };
         bool slow = retention >= t.SlowEpsRetention;
-        bool cfgWeak = sae != null && sae.Architecture == "relu" && sae.L1Coefficient is double l1 && l1 <= t.SmallL1;
+        bool cfgWeak = sae != null && sae.Architecture == SaeArchitectures.Relu.Name && sae.L1Coefficient is double l1 && l1 <= t.SmallL1;
         bool supported = dense && !h2 && !h3 && (slow || cfgWeak);
         var parts = new List<string>
         {

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using SaeGuard.Common;
 using SaeGuard.IO;
 using SaeGuard.Sae;
+using SaeGuard.Sae.Architectures;
 
 namespace SaeGuard.Interop;
 
@@ -52,7 +53,7 @@ static class DictionaryLearningImporter
             wDec = w.Matrix("W_dec", dSae, dIn, false); bDec = w.Vector("b_dec", dIn);
             if (cls.StartsWith("JumpRelu", StringComparison.OrdinalIgnoreCase))
             {
-                arch = "jumprelu";
+                arch = SaeArchitectures.JumpRelu.Name;
                 threshold = w.Vector("threshold", dSae);
                 applyBDec = JsonFiles.Bool(trainer, "apply_b_dec_to_input") ?? false;
             }
@@ -76,7 +77,7 @@ static class DictionaryLearningImporter
             else
             {
                 bDec = w.Vector("bias", dIn);
-                arch = "relu";
+                arch = SaeArchitectures.Relu.Name;
             }
         }
         if (o.FoldNormFactor)
@@ -88,7 +89,7 @@ static class DictionaryLearningImporter
         }
         else if (normFactor is { } nf && nf != 1)
             notes.Add($"norm_factor {nf} recorded, not applied (dictionary_learning folds it in when saving; use --fold-norm-factor for checkpoints saved without it).");
-        if (arch == "topk") k = o.K ?? k;
+        if (arch == SaeArchitectures.TopK.Name) k = o.K ?? k;
         return SaeImporter.Build(aePath, dIn, dSae, arch, k, applyBDec, wEnc, bEnc, wDec, bDec, threshold, meta, training);
     }
 
@@ -112,12 +113,12 @@ static class DictionaryLearningImporter
             if (thr >= 0)
             {
                 notes.Add($"{cls}: encoded with its global threshold {thr:G6} (use_threshold=True), as jumprelu.");
-                return ("jumprelu", k, Enumerable.Repeat((float)thr, dSae).ToArray());
+                return (SaeArchitectures.JumpRelu.Name, k, Enumerable.Repeat((float)thr, dSae).ToArray());
             }
             notes.Add($"{cls}: threshold was never learned ({thr}); encoding per-token TopK with k = {k}.");
         }
-        if (k > 0) return ("topk", k, null);
-        return ("relu", 0, null);
+        if (k > 0) return (SaeArchitectures.TopK.Name, k, null);
+        return (SaeArchitectures.Relu.Name, 0, null);
     }
 
     static string GuessClass(NamedTensors w) =>

@@ -1,5 +1,6 @@
 using SaeGuard.IO;
 using SaeGuard.Sae;
+using SaeGuard.Sae.Architectures;
 
 namespace SaeGuard.Interop;
 
@@ -19,7 +20,7 @@ static class GemmaScopeImporter
         var full = Path.GetFullPath(file);
         var meta = new SaeMetadata { HookName = "", Layer = SaeImporter.LayerFromName(full) ?? 0 };
         notes.Add("Gemma Scope: apply_b_dec_to_input = false (the encoder sees the raw activation).");
-        return SaeImporter.Build(file, dIn, dSae, "jumprelu", 0, false,
+        return SaeImporter.Build(file, dIn, dSae, SaeArchitectures.JumpRelu.Name, 0, false,
             w.Matrix("W_enc", dIn, dSae, false), w.Vector("b_enc", dSae), w.Matrix("W_dec", dSae, dIn, false),
             w.Vector("b_dec", dIn), w.Vector("threshold", dSae), meta);
     }

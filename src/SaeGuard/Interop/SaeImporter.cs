@@ -1,5 +1,6 @@
 using SaeGuard.Common;
 using SaeGuard.Sae;
+using SaeGuard.Sae.Architectures;
 
 namespace SaeGuard.Interop;
 
@@ -58,15 +59,16 @@ public static class SaeImporter
     static SaeModel ApplyOverrides(SaeModel sae, SaeImportOptions o, string format, string path, List<string> notes)
     {
         var c = sae.Config;
-        var arch = o.Architecture == null ? c.Architecture : o.Architecture == "batchtopk" ? "jumprelu" : o.Architecture;
-        if (arch is not ("topk" or "jumprelu" or "relu")) throw new UserError($"--arch must be topk, jumprelu or relu, got '{o.Architecture}'.");
+        var a = o.Architecture == null ? sae.Arch : SaeArchitectures.FindInference(o.Architecture)
+            ?? throw new UserError($"--arch must be {string.Join(", ", SaeArchitectures.InferenceNames)}, got '{o.Architecture}'.");
+        var arch = a.Name;
         int k = o.K ?? c.K;
-        if (arch == "topk" && k <= 0) throw new UserError($"'{path}' gives no k for its TopK activation; pass --k.");
+        if (a.FixedKPerToken && k <= 0) throw new UserError($"'{path}' gives no k for its TopK activation; pass --k.");
         var training = new Dictionary<string, string>(c.Training) { ["imported_from"] = format };
         var config = c with
         {
             Architecture = arch,
-            K = arch == "topk" ? k : c.K,
+            K = a.FixedKPerToken ? k : c.K,
             ApplyBDecToInput = o.ApplyBDecToInput ?? c.ApplyBDecToInput,
             Metadata = c.Metadata with
             {
@@ -76,7 +78,7 @@ public static class SaeImporter
             },
             Training = training,
         };
-        if (arch == "jumprelu" && sae.Threshold == null) throw new UserError($"'{path}' has no threshold, so it cannot be used as jumprelu.");
+        if (a.NeedsThreshold && sae.Threshold == null) throw new UserError($"'{path}' has no threshold, so it cannot be used as {arch}.");
         return new SaeModel(config, sae.WEnc, sae.BEnc, sae.WDec, sae.BDec, sae.Threshold);
     }
 

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using SaeGuard.Common;
 using SaeGuard.Sae;
+using SaeGuard.Sae.Architectures;
 
 namespace SaeGuard.Interop;
 
@@ -31,7 +32,7 @@ static class SparsifyImporter
         if (JsonFiles.Bool(cfg, "multi_topk") == true) notes.Add("multi_topk was used in training only; encoding uses plain TopK.");
         var hook = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir)));
         var meta = new SaeMetadata { HookName = hook, Layer = SaeImporter.LayerFromName(hook) ?? 0 };
-        return SaeImporter.Build(w.Path, dIn, dSae, "topk", k, true,
+        return SaeImporter.Build(w.Path, dIn, dSae, SaeArchitectures.TopK.Name, k, true,
             w.Matrix("encoder.weight", dIn, dSae, storedTransposed: true), w.Vector("encoder.bias", dSae),
             w.Matrix("W_dec", dSae, dIn, storedTransposed: false), w.Vector("b_dec", dIn), null, meta);
     }

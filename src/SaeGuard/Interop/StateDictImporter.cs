@@ -2,6 +2,7 @@ using SaeGuard.Common;
 using SaeGuard.IO;
 using SaeGuard.IO.Pickle;
 using SaeGuard.Sae;
+using SaeGuard.Sae.Architectures;
 
 namespace SaeGuard.Interop;
 
@@ -57,13 +58,13 @@ static class StateDictImporter
                 for (int i = 0; i < threshold.Length; i++) threshold[i] = MathF.Exp(threshold[i]);
         }
         int k = o.K ?? ConfigInt(w, "k") ?? 0;
-        string arch = o.Architecture ?? (threshold != null ? "jumprelu" : k > 0 ? "topk" : "relu");
-        if (arch == "batchtopk") arch = "jumprelu";
+        var inferred = threshold != null ? SaeArchitectures.JumpRelu : k > 0 ? SaeArchitectures.TopK : SaeArchitectures.Relu;
+        string arch = o.Architecture == null ? inferred.Name : SaeArchitectures.FindInference(o.Architecture)?.Name ?? o.Architecture;
         if (o.Architecture == null) notes.Add($"architecture {arch} inferred ({(threshold != null ? "a threshold tensor" : k > 0 ? $"k = {k} in the checkpoint" : "no threshold or k")}); override with --arch.");
         bool applyBDec = o.ApplyBDecToInput ?? true;
         if (o.ApplyBDecToInput == null) notes.Add("apply_b_dec_to_input = true assumed (x − b_dec is encoded); override with --apply-b-dec-to-input false.");
         foreach (var (name, s) in found) if (s != null) notes.Add($"{name} ← '{s.Key}'{(s.Transposed ? " (transposed)" : "")}.");
-        return SaeImporter.Build(path, dIn, dSae, arch, arch == "topk" ? k : 0, applyBDec, wEnc, bEnc, wDec, bDec, threshold, new SaeMetadata());
+        return SaeImporter.Build(path, dIn, dSae, arch, SaeArchitectures.Find(arch)?.FixedKPerToken == true ? k : 0, applyBDec, wEnc, bEnc, wDec, bDec, threshold, new SaeMetadata());
     }
 
     static string Names(string target) => string.Join(" | ", Candidates[target].Select(c => c.Name));

@@ -34,7 +34,7 @@ public static class CodesEncoder
         if (acts.Meta.Kind == "codes") throw new UserError($"'{acts.Dir}' is already a codes dump; encode the activations dump it came from.");
         int m = sae.DSae, bytesPerValue = options.F16 ? 2 : 4;
         int k;
-        if (sae.Config.Architecture == "topk") k = sae.Config.K;
+        if (sae.Arch.FixedKPerToken) k = sae.Config.K;
         else
         {
             int max = 0;

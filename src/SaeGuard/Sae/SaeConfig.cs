@@ -14,14 +14,14 @@ public sealed record SaeMetadata
 }
 
 /// <summary>
-/// An SAE's shape and encoding rule. Architectures: "topk", "jumprelu", "relu" (SAELens
-/// "standard"); a BatchTopK SAE is saved as "jumprelu" with its learned global threshold.
+/// An SAE's shape and encoding rule. <see cref="Architecture"/> names one of
+/// <see cref="Architectures.SaeArchitectures.InferenceNames"/> (a BatchTopK SAE is saved as JumpReLU).
 /// </summary>
 public sealed record SaeConfig
 {
     public int DIn { get; init; }
     public int DSae { get; init; }
-    public string Architecture { get; init; } = "topk";
+    public string Architecture { get; init; } = Architectures.SaeArchitectures.Default.Name;
     /// <summary>Active latents per token for topk.</summary>
     public int K { get; init; }
     public bool ApplyBDecToInput { get; init; } = true;

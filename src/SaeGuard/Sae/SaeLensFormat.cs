@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using SaeGuard.Common;
 using SaeGuard.IO;
+using SaeGuard.Sae.Architectures;
 
 namespace SaeGuard.Sae;
 
@@ -16,14 +17,8 @@ public static class SaeLensFormat
     public const string CfgFile = "cfg.json";
     public const string WeightsFile = "sae_weights.safetensors";
 
-    public static string ArchToSaeLens(string arch) => arch == "relu" ? "standard" : arch;
-    public static string ArchFromSaeLens(string arch) => arch switch
-    {
-        "standard" or "relu" => "relu",
-        "topk" => "topk",
-        "jumprelu" or "batchtopk" => "jumprelu",
-        _ => arch,
-    };
+    public static string ArchToSaeLens(string arch) => SaeArchitectures.Find(arch)?.SaeLensName ?? arch;
+    public static string ArchFromSaeLens(string arch) => SaeArchitectures.FindInference(arch)?.Name ?? arch;
 
     public static void Save(SaeModel sae, string dir)
     {
@@ -36,9 +31,10 @@ public static class SaeLensFormat
     public static void WriteInto(SaeModel sae, string dir)
     {
         var c = sae.Config;
+        var arch = sae.Arch;
         var cfg = new JsonObject
         {
-            ["architecture"] = ArchToSaeLens(c.Architecture),
+            ["architecture"] = arch.SaeLensName,
             ["d_in"] = c.DIn,
             ["d_sae"] = c.DSae,
             ["dtype"] = c.Dtype,
@@ -62,9 +58,9 @@ public static class SaeLensFormat
             ["model_name"] = c.Metadata.ModelName,
             ["hook_name"] = c.Metadata.HookName,
             ["hook_layer"] = c.Metadata.Layer,
-            ["activation_fn_str"] = c.Architecture == "topk" ? "topk" : "relu",
+            ["activation_fn_str"] = arch.SaeLensActivationFn,
         };
-        if (c.Architecture == "topk")
+        if (arch.FixedKPerToken)
         {
             cfg["k"] = c.K;
             cfg["activation_fn_kwargs"] = new JsonObject { ["k"] = c.K };
@@ -102,16 +98,16 @@ public static class SaeLensFormat
         double? Dbl(string key) => (meta?[key] ?? root[key]) is JsonValue v && v.TryGetValue<double>(out var x) ? x : null;
         var dIn = Int(root["d_in"]) ?? throw new UserError($"'{cfgPath}' has no d_in.");
         var dSae = Int(root["d_sae"]) ?? throw new UserError($"'{cfgPath}' has no d_sae.");
-        var archRaw = root["architecture"]?.GetValue<string>() ?? (root["activation_fn_str"]?.GetValue<string>() == "topk" ? "topk" : "standard");
-        var arch = ArchFromSaeLens(archRaw);
+        var archRaw = root["architecture"]?.GetValue<string>();
+        var arch = archRaw == null ? SaeArchitectures.FromActivationFn(root["activation_fn_str"]?.GetValue<string>())
+            : SaeArchitectures.FindInference(archRaw)
+              ?? throw new UserError($"'{cfgPath}': architecture '{archRaw}' is not supported ({SaeArchitectures.AcceptedNames()}).");
         int k = Int(root["k"]) ?? Int(root["activation_fn_kwargs"]?["k"]) ?? 0;
-        if (arch is not ("relu" or "topk" or "jumprelu"))
-            throw new UserError($"'{cfgPath}': architecture '{archRaw}' is not supported (standard/relu, topk, jumprelu, batchtopk).");
         var training = new Dictionary<string, string>();
         if (root["saeguard_training"] is JsonObject tr) foreach (var (kk, vv) in tr) training[kk] = vv?.ToString() ?? "";
         var config = new SaeConfig
         {
-            DIn = dIn, DSae = dSae, Architecture = arch, K = k,
+            DIn = dIn, DSae = dSae, Architecture = arch.Name, K = k,
             ApplyBDecToInput = root["apply_b_dec_to_input"]?.GetValue<bool>() ?? true,
             NormalizeActivations = root["normalize_activations"] is JsonValue nv && nv.TryGetValue<string>(out var ns) ? ns : "none",
             Dtype = root["dtype"]?.ToString() ?? "float32",
@@ -136,7 +132,7 @@ public static class SaeLensFormat
             return r.ReadFloats(name);
         }
         var threshold = r.Tensors.ContainsKey("threshold") ? Tensor("threshold", dSae) : null;
-        if (arch == "jumprelu" && threshold == null) throw new UserError($"'{wPath}': a jumprelu SAE needs a 'threshold' tensor.");
+        if (arch.NeedsThreshold && threshold == null) throw new UserError($"'{wPath}': a {arch.Name} SAE needs a 'threshold' tensor.");
         return new SaeModel(config, Tensor("W_enc", dIn, dSae), Tensor("b_enc", dSae), Tensor("W_dec", dSae, dIn), Tensor("b_dec", dIn), threshold);
     }
 }

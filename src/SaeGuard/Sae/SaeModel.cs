@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using SaeGuard.Common;
+using SaeGuard.Sae.Architectures;
 
 namespace SaeGuard.Sae;
 
@@ -7,7 +8,7 @@ namespace SaeGuard.Sae;
 /// A sparse autoencoder's weights, SAELens shapes: W_enc [d_in, d_sae], b_enc [d_sae],
 /// W_dec [d_sae, d_in], b_dec [d_in], threshold [d_sae] (jumprelu). Row-major float32.
 /// Encoding: pre = (x − b_dec·apply_b_dec_to_input) W_enc + b_enc, then the architecture's
-/// activation (ReLU, TopK of ReLU, or JumpReLU); decoding: x̂ = z W_dec + b_dec.
+/// activation (<see cref="SaeArchitecture.Activate"/>); decoding: x̂ = z W_dec + b_dec.
 /// </summary>
 public sealed class SaeModel
 {
@@ -21,6 +22,11 @@ public sealed class SaeModel
     public int DSae => Config.DSae;
 
     float[]? _encBias;
+    SaeArchitecture? _arch;
+
+    /// <summary>The architecture <see cref="SaeConfig.Architecture"/> names (a <see cref="UserError"/> when it is unknown).</summary>
+    public SaeArchitecture Arch => _arch ??= SaeArchitectures.Find(Config.Architecture) is { IsInference: true } a ? a
+        : throw new UserError($"Unknown SAE architecture '{Config.Architecture}': an SAE encodes as one of {string.Join(", ", SaeArchitectures.InferenceNames)}.");
 
     public SaeModel(SaeConfig config, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec, float[]? threshold = null)
     {
@@ -29,10 +35,7 @@ public sealed class SaeModel
         Check(bEnc.Length == m, $"b_enc has {bEnc.Length} values, expected [{m}]");
         Check(wDec.Length == d * m, $"W_dec has {wDec.Length} values, expected [d_sae={m}, d_in={d}]");
         Check(bDec.Length == d, $"b_dec has {bDec.Length} values, expected [{d}]");
-        if (config.Architecture == "jumprelu")
-            Check(threshold != null && threshold.Length == m, $"a jumprelu SAE needs threshold [{m}]");
-        if (config.Architecture == "topk")
-            Check(config.K > 0 && config.K <= m, $"topk needs 0 < k ≤ d_sae, got k = {config.K}");
+        if (SaeArchitectures.Find(config.Architecture)?.CheckModel(config, threshold) is { } why) Check(false, why);
         Config = config;
         WEnc = wEnc; BEnc = bEnc; WDec = wDec; BDec = bDec; Threshold = threshold;
     }
@@ -114,23 +117,7 @@ public sealed class SaeModel
     }
 
     /// <summary>Applies the architecture's activation to one row of pre-activations, in place.</summary>
-    public void Activate(Span<float> pre)
-    {
-        switch (Config.Architecture)
-        {
-            case "relu":
-                TensorPrimitives.Max(pre, 0f, pre);
-                break;
-            case "jumprelu":
-                for (int j = 0; j < pre.Length; j++) if (!(pre[j] > Threshold![j]) || pre[j] <= 0) pre[j] = 0;
-                break;
-            case "topk":
-                TopK.KeepTopKPositive(pre, Config.K);
-                break;
-            default:
-                throw new UserError($"Unknown SAE architecture '{Config.Architecture}'.");
-        }
-    }
+    public void Activate(Span<float> pre) => Arch.Activate(pre, this);
 
     /// <summary>Reconstruction [rows, d_in] from dense codes.</summary>
     public void Decode(ReadOnlySpan<float> codes, int rows, Span<float> xhat)

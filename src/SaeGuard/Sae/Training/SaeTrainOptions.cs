@@ -1,3 +1,5 @@
+using SaeGuard.Sae.Architectures;
+
 namespace SaeGuard.Sae.Training;
 
 /// <summary>
@@ -8,7 +10,7 @@ namespace SaeGuard.Sae.Training;
 public sealed record SaeTrainOptions
 {
     /// <summary>topk (default), batchtopk, jumprelu or relu.</summary>
-    public string Arch { get; init; } = "topk";
+    public string Arch { get; init; } = SaeArchitectures.Default.Name;
     /// <summary>Active latents per token (topk) or on average per token (batchtopk).</summary>
     public int K { get; init; } = 32;
     /// <summary>Latents = Expansion × d_in unless <see cref="Latents"/> is set.</summary>
@@ -64,12 +66,14 @@ public sealed record SaeTrainOptions
     public long StopAfterTokens { get; init; }
     /// <summary>Threads for the kernels; 0 = all cores.</summary>
     public int Threads { get; init; }
+    /// <summary>Where the steps run: cpu, cuda, ilgpu-cpu or auto (see <see cref="Device.SaeDevice.Resolve"/>); not part of a run's identity, so a checkpoint resumes on another device.</summary>
+    public string Device { get; init; } = Sae.Device.SaeDevice.CpuName;
 
     public int LatentsFor(int dIn) => Latents > 0 ? Latents : Expansion * dIn;
 
-    public double SparsityCoefficient => L1 ?? Arch switch { "relu" => 2.0, "jumprelu" => 1.0, _ => 0.0 };
+    public double SparsityCoefficient => L1 ?? SaeArchitectures.Find(Arch)?.DefaultSparsityCoefficient ?? 0.0;
 
     public double LrFor(int latents) => Lr ?? 2e-4 / Math.Sqrt(latents / 16384.0);
 
-    public static readonly string[] Architectures = { "topk", "batchtopk", "jumprelu", "relu" };
+    public static readonly string[] Architectures = SaeArchitectures.TrainableNames.ToArray();
 }

@@ -1,5 +1,6 @@
 using SaeGuard.Activations;
 using SaeGuard.Common;
+using SaeGuard.Sae.Architectures;
 using SaeGuard.Sae.Backend;
 using SaeGuard.Sae.Training.Architectures;
 
@@ -24,6 +25,8 @@ public sealed record SaeTrainResult
     /// <summary>Activation scale used in training (folded into the saved weights).</summary>
     public double Scale { get; init; }
     public string Backend { get; init; } = "";
+    /// <summary>Where the steps ran (cpu, cuda:0 NAME, ilgpu-cpu).</summary>
+    public string Device { get; init; } = "";
     /// <summary>Seconds per phase of the training steps (data, gemm, select, decode, …, adam).</summary>
     public IReadOnlyDictionary<string, double> PhaseSeconds { get; init; } = new Dictionary<string, double>();
 }
@@ -66,16 +69,12 @@ public static class SaeTrainer
     /// <summary>Checks options against the data's width; throws a <see cref="UserError"/> naming the problem.</summary>
     public static void Validate(SaeTrainOptions o, int d)
     {
-        if (!SaeTrainOptions.Architectures.Contains(o.Arch))
-            throw new UserError($"Unknown SAE architecture '{o.Arch}': use one of {string.Join(", ", SaeTrainOptions.Architectures)}.");
+        var arch = SaeArchitectures.Find(o.Arch) is { } a && a.Name == o.Arch ? a
+            : throw new UserError($"Unknown SAE architecture '{o.Arch}': use one of {string.Join(", ", SaeTrainOptions.Architectures)}.");
         if (d <= 0) throw new UserError($"The activations have width d = {d}.");
         int m = o.LatentsFor(d);
         if (m <= 0) throw new UserError($"The SAE needs at least one latent (expansion {o.Expansion}, latents {o.Latents}).");
-        if (o.Arch is "topk" or "batchtopk")
-        {
-            if (o.K <= 0) throw new UserError($"k must be positive, got {o.K}.");
-            if (o.K >= m) throw new UserError($"k = {o.K} must be smaller than the number of latents ({m}); raise --expansion/--latents or lower --k.");
-        }
+        if (arch.CheckTraining(o, m) is { } why) throw new UserError(why);
         if (o.BatchSize <= 0) throw new UserError($"Batch size must be positive, got {o.BatchSize}.");
         if (o.Tokens < 0) throw new UserError($"--tokens must be ≥ 0, got {o.Tokens}.");
         if (o.Lr is <= 0 || (o.Lr is double lr && !double.IsFinite(lr))) throw new UserError($"Learning rate must be positive, got {o.Lr}.");

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using SaeGuard.Common;
 using SaeGuard.IO;
+using SaeGuard.Sae.Architectures;
 
 namespace SaeGuard.Sae.Training;
 
@@ -94,7 +95,7 @@ public sealed record TrainCheckpoint
         TrainCheckpoint ck;
         try { ck = JsonSerializer.Deserialize<TrainCheckpoint>(File.ReadAllText(jsonPath), JsonDefaults.Pretty) ?? throw new UserError($"'{jsonPath}' is empty."); }
         catch (JsonException e) { throw new UserError($"Checkpoint '{jsonPath}' is not readable: {e.Message}"); }
-        bool theta = ck.Options.Arch == "jumprelu";
+        bool theta = SaeArchitectures.Get(ck.Options.Arch).TrainsTheta;
         p = new SaeParams(ck.D, ck.M, theta);
         adam = new AdamOptimizer(ck.D, ck.M, theta, ck.Options.Beta1, ck.Options.Beta2) { Step = (int)ck.Step };
         var tPath = Path.Combine(dir, StateTensors);

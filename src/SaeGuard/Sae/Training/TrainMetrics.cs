@@ -29,6 +29,8 @@ public sealed record TrainMetrics
     [JsonPropertyName("loss")] public double Loss { get; init; }
     [JsonPropertyName("lr")] public double Lr { get; init; }
     [JsonPropertyName("tokens_per_s")] public double TokensPerS { get; init; }
+    /// <summary>Where the steps ran (cpu, cuda:0 NAME, ilgpu-cpu).</summary>
+    [JsonPropertyName("device")] public string? Device { get; init; }
     /// <summary>Highest share of tokens any one latent fires on.</summary>
     [JsonPropertyName("max_feature_frequency")] public double MaxFeatureFrequency { get; init; }
     /// <summary>Latents firing on more than half the tokens measured.</summary>

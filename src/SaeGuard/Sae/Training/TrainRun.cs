@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Numerics.Tensors;
 using System.Text.Json;
 using SaeGuard.Common;
+using SaeGuard.Sae.Architectures;
 using SaeGuard.Sae.Backend;
+using SaeGuard.Sae.Device;
 using SaeGuard.Sae.Training.Architectures;
 
 namespace SaeGuard.Sae.Training;
@@ -22,7 +24,7 @@ sealed class TrainRun : IDisposable
     readonly RowSplit _split;
     readonly long _totalSteps, _deadAfter;
     readonly TrainingSae _arch;
-    readonly SaeStep _stepper;
+    readonly ITrainingBackend _train;
     readonly LrSchedule _sched;
     readonly Batcher _batcher;
     readonly FiringTracker _tracker;
@@ -49,7 +51,7 @@ sealed class TrainRun : IDisposable
         _deadAfter = o.DeadAfterTokens > 0 ? o.DeadAfterTokens : Math.Max(_batch, Math.Min(10_000_000, _totalSteps * _batch / 4));
         _backend = SaeBackends.CreateCpu(o.Threads);
         _arch = TrainingSae.Create(o, _d, _m);
-        _stepper = new SaeStep(_arch, o, _d, _m);
+        _train = TrainingBackends.Create(o, _arch, _backend, _d, _m, _batch);
         _sched = new LrSchedule(o, _totalSteps, _m);
         _batcher = new Batcher(data, _split, o.Seed, o.Threads);
         _tracker = new FiringTracker(_m, _deadAfter);
@@ -66,14 +68,12 @@ sealed class TrainRun : IDisposable
         if (resume) Resume(); else Initialize();
         OpenMetrics(resume);
         long startStep = _step;
-        double gemm0 = _stepper.GemmSeconds;
-        var ctx = new StepContext(_backend, _d, _m);
-        ctx.Prepare(_batch);
-        var grads = new SaeParams(_d, _m, _arch.HasTheta);
+        double gemm0 = _train.Timings.GetValueOrDefault("gemm");
+        _train.Push(_p, _adam, _tracker);
         var group = new StepStats(_d);
         long groupSteps = 0;
         var groupClock = Stopwatch.StartNew();
-        _tracker.ResetGroup();
+        _train.ResetGroup();
         long logEvery = _o.LogEvery > 0 ? _o.LogEvery : Math.Max(1, _totalSteps / 50);
         long ckEvery = _o.CheckpointEvery > 0 ? Math.Max(1, _o.CheckpointEvery / _batch) : 0;
         bool completed = true;
@@ -86,17 +86,13 @@ sealed class TrainRun : IDisposable
                 if (!cancelled)
                 {
                     long t0 = Stopwatch.GetTimestamp();
-                    _batcher.Fill(ctx.X, _batch, (float)_scale);
+                    _batcher.Fill(_train.Batch, _batch, (float)_scale);
                     _phases["data"] = _phases.GetValueOrDefault("data") + Stopwatch.GetElapsedTime(t0).TotalSeconds;
                     lr = _sched.Lr(_step);
                     double coef = _o.SparsityCoefficient * _sched.SparsityFactor(_step);
-                    var stats = _stepper.Compute(ctx, _p, grads, _tracker, coef);
+                    var stats = _train.Step(_batch, (float)lr, coef);
                     if (!double.IsFinite(stats.Loss))
                         throw new UserError($"Training diverged at step {_step} (loss {stats.Loss}); lower --lr or check the activations.");
-                    t0 = Stopwatch.GetTimestamp();
-                    _adam.Update(_backend, _p, grads, (float)lr, _arch);
-                    _arch.AfterStep(ctx);
-                    _phases["adam"] = _phases.GetValueOrDefault("adam") + Stopwatch.GetElapsedTime(t0).TotalSeconds;
                     _step++; _tokens += _batch;
                     group.Add(stats); groupSteps++;
                     var last = _history.Count > 0 ? _history[^1] : null;
@@ -107,13 +103,15 @@ sealed class TrainRun : IDisposable
                 bool stop = cancelled || (_o.StopAfterTokens > 0 && _tokens >= _o.StopAfterTokens && !end);
                 if (groupSteps > 0 && (groupSteps >= logEvery || end || ckDue || stop))
                 {
+                    _train.PullTracker();
                     Emit(group, groupSteps, lr, groupClock.Elapsed.TotalSeconds);
-                    group.Clear(); groupSteps = 0; groupClock.Restart(); _tracker.ResetGroup();
+                    group.Clear(); groupSteps = 0; groupClock.Restart(); _train.ResetGroup();
                 }
-                if ((ckDue || stop) && CheckpointRoot != null) SaveCheckpoint();
+                if ((ckDue || stop) && CheckpointRoot != null) { _train.PullState(); SaveCheckpoint(); }
                 if (stop) { completed = false; break; }
             }
         }
+        _train.PullState();
         var config = new SaeConfig
         {
             Metadata = _meta with { TrainActivationNorm = _meanNorm, TrainingTokens = _tokens },
@@ -129,8 +127,9 @@ sealed class TrainRun : IDisposable
         {
             Model = model, Final = final, History = _history.ToList(), Warnings = warnings, Completed = completed,
             Steps = _step, TokensSeen = _tokens, Seconds = clock.Elapsed.TotalSeconds, Scale = _scale,
-            GemmSeconds = _stepper.GemmSeconds - gemm0, Backend = _backend.Name,
-            PhaseSeconds = _stepper.Timings.Concat(_phases).ToDictionary(kv => kv.Key, kv => kv.Value),
+            GemmSeconds = _train.Timings.GetValueOrDefault("gemm") - gemm0, Backend = _train.Device == SaeDevice.CpuName ? _backend.Name : _train.Device,
+            Device = _train.Device,
+            PhaseSeconds = _train.Timings.Concat(_phases).ToDictionary(kv => kv.Key, kv => kv.Value),
         };
     }
 
@@ -215,7 +214,7 @@ sealed class TrainRun : IDisposable
     /// <summary>The options that define a run's trajectory, with defaults resolved.</summary>
     static SaeTrainOptions Canonical(SaeTrainOptions o, int d) => o with
     {
-        StopAfterTokens = 0, CheckpointEvery = 0, KeepCheckpoints = 0, Threads = 0, LogEvery = 0,
+        StopAfterTokens = 0, CheckpointEvery = 0, KeepCheckpoints = 0, Threads = 0, LogEvery = 0, Device = "",
         Latents = o.LatentsFor(d), Expansion = 0, Lr = o.LrFor(o.LatentsFor(d)), L1 = o.SparsityCoefficient,
     };
 
@@ -259,7 +258,7 @@ sealed class TrainRun : IDisposable
         {
             Split = "train", Step = _step, TokensSeen = _tokens, DeadFraction = (double)_tracker.NDead / _m,
             AuxLoss = group.AuxLoss / steps, SparsityLoss = group.SparsityLoss / steps, Loss = group.Loss / steps,
-            Lr = lr, TokensPerS = group.Tokens / Math.Max(1e-9, seconds),
+            Lr = lr, TokensPerS = group.Tokens / Math.Max(1e-9, seconds), Device = _train.Device,
         };
         m = m.WithFrequencies(_tracker.GroupFires, group.Tokens);
         _history.Add(m);
@@ -286,7 +285,7 @@ sealed class TrainRun : IDisposable
         else m = (_history.Count > 0 ? _history[^1] : new TrainMetrics()) with { Split = "train" };
         m = m with
         {
-            Step = _step, TokensSeen = _tokens, DeadFraction = (double)_tracker.NDead / _m, DeadWindowTokens = _deadAfter,
+            Step = _step, TokensSeen = _tokens, DeadFraction = (double)_tracker.NDead / _m, DeadWindowTokens = _deadAfter, Device = _train.Device,
             Lr = 0, TokensPerS = tps,
             AuxLoss = _history.Count > 0 ? _history[^1].AuxLoss : 0, SparsityLoss = _history.Count > 0 ? _history[^1].SparsityLoss : 0,
             Loss = _history.Count > 0 ? _history[^1].Loss : 0,
@@ -302,7 +301,7 @@ sealed class TrainRun : IDisposable
         string hint = "run `saeguard analyze --dump ACTS --sae SAE --out REPORT` to diagnose it";
         if (f.L0 > _d / 4.0)
             w.Add($"the SAE is dense: final L0 = {f.L0:F1} active latents per token, more than d_in/4 = {_d / 4.0:F0}" +
-                  (_o.Arch == "relu" ? $" (L1 coefficient {_o.SparsityCoefficient} is too weak; raise --l1 or use --arch topk)" : "") + $"; {hint}.");
+                  SaeArchitectures.Get(_o.Arch).DenseHint(_o) + $"; {hint}.");
         int over50Limit = Math.Max(1, (int)Math.Ceiling(0.001 * _m));
         if (f.FeaturesOver50Pct >= over50Limit)
             w.Add($"{f.FeaturesOver50Pct} latent(s) fire on more than 50% of tokens (always-on features act as a bias, not as features); {hint}.");
@@ -319,12 +318,9 @@ sealed class TrainRun : IDisposable
             ["trained_as"] = _arch.Name, ["latents"] = _m.ToString(ci), ["batch_size"] = _batch.ToString(ci),
             ["lr"] = _sched.BaseLr.ToString("R", ci), ["seed"] = _o.Seed.ToString(ci), ["tokens"] = _tokens.ToString(ci),
             ["steps"] = _step.ToString(ci), ["activation_scale"] = _scale.ToString("R", ci), ["dead_after_tokens"] = _deadAfter.ToString(ci),
-            ["special_tokens_included"] = _o.IncludeSpecialTokens ? "true" : "false",
+            ["special_tokens_included"] = _o.IncludeSpecialTokens ? "true" : "false", ["device"] = _train.Device,
         };
-        if (_arch.Name is "topk" or "batchtopk") { t["k"] = _o.K.ToString(ci); t["aux_k_coefficient"] = _o.AuxCoefficient.ToString("R", ci); }
-        if (_arch.Name == "relu") t["l1_coefficient"] = _o.SparsityCoefficient.ToString("R", ci);
-        if (_arch.Name == "jumprelu") { t["l0_coefficient"] = _o.SparsityCoefficient.ToString("R", ci); t["bandwidth"] = _o.JumpReluBandwidth.ToString("R", ci); }
-        if (_arch is BatchTopKTrainingSae b) t["batchtopk_threshold"] = b.InferenceThreshold.ToString("R", ci);
+        _arch.AddTrainingInfo(t);
         return t;
     }
 
@@ -344,6 +340,7 @@ sealed class TrainRun : IDisposable
     public void Dispose()
     {
         _metrics?.Dispose();
+        _train.Dispose();
         _backend.Dispose();
     }
 }

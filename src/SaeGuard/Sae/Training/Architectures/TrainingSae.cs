@@ -1,4 +1,5 @@
-using SaeGuard.Common;
+using System.Globalization;
+using SaeGuard.Sae.Architectures;
 
 namespace SaeGuard.Sae.Training.Architectures;
 
@@ -59,15 +60,14 @@ public abstract class TrainingSae
     public virtual Dictionary<string, double> SaveState() => new();
     public virtual void LoadState(IReadOnlyDictionary<string, double> state) { }
 
+    /// <summary>Architecture-specific entries of cfg.json's saeguard_training (k, coefficients, learned state).</summary>
+    public virtual void AddTrainingInfo(Dictionary<string, string> info) { }
+
+    protected static string Inv(int v) => v.ToString(CultureInfo.InvariantCulture);
+    protected static string Inv(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+
     /// <summary>The inference architecture and threshold of the trained SAE (in the scaled space, which folding preserves).</summary>
     public abstract (string Architecture, int K, float[]? Threshold) InferenceForm(SaeParams p);
 
-    public static TrainingSae Create(SaeTrainOptions o, int d, int m) => o.Arch switch
-    {
-        "topk" => new TopKTrainingSae(o, d, m),
-        "batchtopk" => new BatchTopKTrainingSae(o, d, m),
-        "jumprelu" => new JumpReluTrainingSae(o, d, m),
-        "relu" or "standard" => new ReluTrainingSae(o, d, m),
-        _ => throw new UserError($"Unknown SAE architecture '{o.Arch}': use one of {string.Join(", ", SaeTrainOptions.Architectures)}."),
-    };
+    public static TrainingSae Create(SaeTrainOptions o, int d, int m) => SaeArchitectures.Get(o.Arch).CreateTraining(o, d, m);
 }

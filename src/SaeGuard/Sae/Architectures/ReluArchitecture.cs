@@ -1,10 +1,30 @@
+using System.Numerics.Tensors;
 using SaeGuard.Sae.Backend;
+using SaeGuard.Sae.Training;
+using SaeGuard.Sae.Training.Architectures;
 
-namespace SaeGuard.Sae.Training.Architectures;
+namespace SaeGuard.Sae.Architectures;
+
+/// <summary>The standard SAE (SAELens "standard"): z = ReLU(pre) with an L1 penalty.</summary>
+public sealed class ReluArchitecture : SaeArchitecture
+{
+    public const string Id = "relu";
+    public override string Name => Id;
+    public override string SaeLensName => "standard";
+    public override string Description => "ReLU + L1 (SAELens standard; --l1 sets the coefficient)";
+    public override double DefaultSparsityCoefficient => 2.0;
+
+    public override void Activate(Span<float> pre, SaeModel sae) => TensorPrimitives.Max(pre, 0f, pre);
+
+    public override string DenseHint(SaeTrainOptions o) =>
+        $" (L1 coefficient {o.SparsityCoefficient} is too weak; raise --l1 or use --arch {SaeArchitectures.TopK.Name})";
+
+    public override TrainingSae CreateTraining(SaeTrainOptions o, int d, int m) => new ReluTrainingSae(o, d, m);
+}
 
 /// <summary>
-/// The standard SAE: z = ReLU(pre) with an L1 penalty λ·Σ z_j·‖W_dec,j‖ (warmed up). With a weak λ
-/// its codes are dense; that is the failure SaeGuard's analysis diagnoses, reproducible on purpose.
+/// ReLU's training strategy: an L1 penalty λ·Σ z_j·‖W_dec,j‖ (warmed up). With a weak λ its codes
+/// are dense; that is the failure SaeGuard's analysis diagnoses, reproducible on purpose.
 /// </summary>
 public sealed class ReluTrainingSae : TrainingSae
 {
@@ -12,7 +32,7 @@ public sealed class ReluTrainingSae : TrainingSae
 
     public ReluTrainingSae(SaeTrainOptions o, int d, int m) : base(o, d, m) { }
 
-    public override string Name => "relu";
+    public override string Name => ReluArchitecture.Id;
 
     public override void Select(StepContext ctx, SaeParams p)
     {
@@ -53,5 +73,7 @@ public sealed class ReluTrainingSae : TrainingSae
                 Simd.Axpy((float)(coef / ctx.Rows * sumZ[j] / _norms[j]), p.WDec.AsSpan(j * D, D), grads.WDec.AsSpan(j * D, D));
     }
 
-    public override (string, int, float[]?) InferenceForm(SaeParams p) => ("relu", 0, null);
+    public override void AddTrainingInfo(Dictionary<string, string> t) => t["l1_coefficient"] = Inv(Options.SparsityCoefficient);
+
+    public override (string, int, float[]?) InferenceForm(SaeParams p) => (ReluArchitecture.Id, 0, null);
 }

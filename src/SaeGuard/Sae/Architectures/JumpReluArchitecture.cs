@@ -1,10 +1,34 @@
-namespace SaeGuard.Sae.Training.Architectures;
+using SaeGuard.Sae.Training;
+using SaeGuard.Sae.Training.Architectures;
+
+namespace SaeGuard.Sae.Architectures;
+
+/// <summary>JumpReLU (Rajamanoharan et al. 2024): z = pre·H(pre − θ) with a per-latent threshold θ.</summary>
+public sealed class JumpReluArchitecture : SaeArchitecture
+{
+    public const string Id = "jumprelu";
+    public override string Name => Id;
+    public override string Description => "learned per-latent threshold with an L0 penalty (--l1 sets it)";
+    public override bool NeedsThreshold => true;
+    public override bool TrainsTheta => true;
+    public override double DefaultSparsityCoefficient => 1.0;
+
+    public override void Activate(Span<float> pre, SaeModel sae)
+    {
+        var threshold = sae.Threshold!;
+        for (int j = 0; j < pre.Length; j++) if (!(pre[j] > threshold[j]) || pre[j] <= 0) pre[j] = 0;
+    }
+
+    public override string? CheckModel(SaeConfig c, float[]? threshold) =>
+        threshold != null && threshold.Length == c.DSae ? null : $"a jumprelu SAE needs threshold [{c.DSae}]";
+
+    public override TrainingSae CreateTraining(SaeTrainOptions o, int d, int m) => new JumpReluTrainingSae(o, d, m);
+}
 
 /// <summary>
-/// JumpReLU (Rajamanoharan et al. 2024): z = pre·H(pre − θ) with a learned per-latent threshold θ
-/// (fp32, kept ≥ 0) and an L0 penalty λ·Σ H(pre − θ). θ learns through straight-through estimators
-/// with a rectangle kernel of width ε: ∂z/∂θ = −(θ/ε)·K((pre−θ)/ε), ∂H/∂θ = −(1/ε)·K((pre−θ)/ε);
-/// gradients to pre are the exact ones (H passes none).
+/// JumpReLU's training strategy: θ (fp32, kept ≥ 0) and an L0 penalty λ·Σ H(pre − θ). θ learns
+/// through straight-through estimators with a rectangle kernel of width ε: ∂z/∂θ = −(θ/ε)·K((pre−θ)/ε),
+/// ∂H/∂θ = −(1/ε)·K((pre−θ)/ε); gradients to pre are the exact ones (H passes none).
 /// The bandwidth, the initial threshold and θ's step size are the paper's values in its units
 /// (inputs with E‖x‖² = 1); the trainer scales inputs to E‖x‖² = d_in, so pre-activations are
 /// √d_in larger and all three are multiplied by √d_in here.
@@ -16,7 +40,7 @@ public sealed class JumpReluTrainingSae : TrainingSae
 
     public JumpReluTrainingSae(SaeTrainOptions o, int d, int m) : base(o, d, m) { }
 
-    public override string Name => "jumprelu";
+    public override string Name => JumpReluArchitecture.Id;
     public override bool HasTheta => true;
     float Eps => (float)(Options.JumpReluBandwidth * Math.Sqrt(D));
     public override double ThetaLrScale => Math.Sqrt(D);
@@ -71,5 +95,11 @@ public sealed class JumpReluTrainingSae : TrainingSae
         for (int j = 0; j < t.Length; j++) if (t[j] < 0) t[j] = 0;
     }
 
-    public override (string, int, float[]?) InferenceForm(SaeParams p) => ("jumprelu", 0, (float[])p.Theta!.Clone());
+    public override void AddTrainingInfo(Dictionary<string, string> t)
+    {
+        t["l0_coefficient"] = Inv(Options.SparsityCoefficient);
+        t["bandwidth"] = Inv(Options.JumpReluBandwidth);
+    }
+
+    public override (string, int, float[]?) InferenceForm(SaeParams p) => (JumpReluArchitecture.Id, 0, (float[])p.Theta!.Clone());
 }

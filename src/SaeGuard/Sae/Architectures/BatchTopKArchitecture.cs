@@ -1,9 +1,29 @@
-namespace SaeGuard.Sae.Training.Architectures;
+using SaeGuard.Sae.Training;
+using SaeGuard.Sae.Training.Architectures;
+
+namespace SaeGuard.Sae.Architectures;
 
 /// <summary>
 /// BatchTopK (Bussmann et al. 2024): the k·batch largest positive pre-activations of the whole batch
-/// stay active. Inference uses a global threshold, an EMA of the smallest selected activation per
-/// batch, so the SAE is saved as JumpReLU with that threshold for every latent (as SAELens does).
+/// stay active. Training only: inference uses a global threshold, so the SAE is saved as JumpReLU
+/// (as SAELens does).
+/// </summary>
+public sealed class BatchTopKArchitecture : SaeArchitecture
+{
+    public const string Id = "batchtopk";
+    public override string Name => Id;
+    public override string Description => "k·batch largest over the batch; saved as jumprelu with the learned global threshold";
+    public override SaeArchitecture SavedAs => SaeArchitectures.JumpRelu;
+    public override bool TrainsWithK => true;
+
+    public override string? CheckTraining(SaeTrainOptions o, int latents) => TopKArchitecture.CheckK(o, latents);
+
+    public override TrainingSae CreateTraining(SaeTrainOptions o, int d, int m) => new BatchTopKTrainingSae(o, d, m);
+}
+
+/// <summary>
+/// BatchTopK's training strategy. The inference threshold is an EMA of the smallest selected
+/// activation per batch, saved for every latent.
 /// </summary>
 public sealed class BatchTopKTrainingSae : TrainingSae
 {
@@ -12,7 +32,7 @@ public sealed class BatchTopKTrainingSae : TrainingSae
 
     public BatchTopKTrainingSae(SaeTrainOptions o, int d, int m) : base(o, d, m) { }
 
-    public override string Name => "batchtopk";
+    public override string Name => BatchTopKArchitecture.Id;
     public override bool UsesAuxK => true;
     public double InferenceThreshold => _threshold;
 
@@ -46,10 +66,17 @@ public sealed class BatchTopKTrainingSae : TrainingSae
         _lastTau = (float)state.GetValueOrDefault("last_tau");
     }
 
+    public override void AddTrainingInfo(Dictionary<string, string> t)
+    {
+        t["k"] = Inv(Options.K);
+        t["aux_k_coefficient"] = Inv(Options.AuxCoefficient);
+        t["batchtopk_threshold"] = Inv(_threshold);
+    }
+
     public override (string, int, float[]?) InferenceForm(SaeParams p)
     {
         var t = new float[M];
         Array.Fill(t, (float)_threshold);
-        return ("jumprelu", 0, t);
+        return (JumpReluArchitecture.Id, 0, t);
     }
 }
