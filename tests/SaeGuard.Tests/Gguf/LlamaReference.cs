@@ -6,13 +6,13 @@ namespace SaeGuard.Tests.Gguf;
 /// An independent float64 forward of a llama model as llama.cpp computes it: RMSNorm, RoPE on
 /// adjacent pairs (llama.cpp's "normal" mode, θ = pos·base^(−2i/d_head)), causal GQA attention
 /// (query head h reads KV head h / (n_head/n_head_kv)), SwiGLU, residual adds. Optionally adds a
-/// steering vector to the output of one block.
+/// steering vector to the output of one block, or rewrites a block's output (splicing).
 /// </summary>
 public static class LlamaReference
 {
     public sealed record Result(double[][][] LayerOut, double[][] Logits);
 
-    public static Result Forward(LlamaWeights w, IReadOnlyList<int> tokens, int steerLayer = -1, float[]? steer = null)
+    public static Result Forward(LlamaWeights w, IReadOnlyList<int> tokens, int steerLayer = -1, float[]? steer = null, Action<int, double[][]>? rewrite = null)
     {
         var s = w.Spec;
         int n = tokens.Count, d = s.NEmbd, hd = s.HeadDim, nh = s.NHead, nkv = s.NHeadKv, group = nh / nkv;
@@ -61,6 +61,7 @@ public static class LlamaReference
                 next[t] = new double[d];
                 for (int i = 0; i < d; i++) next[t][i] = down[i] + ffnIn[i] + (l == steerLayer ? steer![i] : 0);
             }
+            rewrite?.Invoke(l, next); // splicing tests: replace a block's output rows
             x = next;
             layerOut[l] = next;
         }

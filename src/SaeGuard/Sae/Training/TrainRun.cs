@@ -34,6 +34,9 @@ sealed class TrainRun : IDisposable
     long _step, _tokens;
     StreamWriter? _metrics;
 
+    /// <summary>When set, training batches come from here instead of this run's own batcher (family training shares one read).</summary>
+    public Action<float[], int, float>? BatchFeed { get; init; }
+
     public TrainRun(TrainData data, SaeTrainOptions o, string? outDir, SaeMetadata meta)
     {
         SaeTrainer.Validate(o, data.D);
@@ -85,7 +88,7 @@ sealed class TrainRun : IDisposable
                 if (!cancelled)
                 {
                     long t0 = Stopwatch.GetTimestamp();
-                    _batcher.Fill(ctx.X, _batch, (float)_scale);
+                    if (BatchFeed != null) BatchFeed(ctx.X, _batch, (float)_scale); else _batcher.Fill(ctx.X, _batch, (float)_scale);
                     _phases["data"] = _phases.GetValueOrDefault("data") + Stopwatch.GetElapsedTime(t0).TotalSeconds;
                     lr = _sched.Lr(_step);
                     double coef = _o.SparsityCoefficient * _sched.SparsityFactor(_step);
