@@ -213,4 +213,26 @@ public class GgufSpliceTests
         Assert.NotNull(summary);
         Assert.Equal(score, summary!.CeLossScore!.Value, 12);
     }
+
+    [Fact]
+    public void Eval_cli_refuses_bad_input_with_a_message_and_writes_nothing()
+    {
+        using var tmp = new TempDir();
+        var corpus = tmp["docs.jsonl"];
+        File.WriteAllLines(corpus, Texts.Select(t => JsonSerializer.Serialize(new { text = t })));
+        var narrow = RandomSae(32, 64, 4, 1);
+        SaeLensFormat.Save(narrow, tmp["narrow"]);
+        var (code, _, err) = CliHarness.Run("eval", "--sae", tmp["narrow"], "--model", TinyModel.Path, "--layer", "1", "--input", corpus, "--out", tmp["out"]);
+        Assert.Equal(1, code);
+        Assert.Contains("reads vectors of 32 values", err);
+        Assert.False(Directory.Exists(tmp["out"]));
+        SaeLensFormat.Save(RandomSae(64, 64, 4, 1), tmp["sae"]);
+        (code, _, err) = CliHarness.Run("eval", "--sae", tmp["sae"], "--model", TinyModel.Path, "--layer", "3", "--input", corpus, "--out", tmp["out"]);
+        Assert.Equal(1, code);
+        Assert.Contains("cannot be spliced", err);
+        (code, _, err) = CliHarness.Run("eval", "--sae", tmp["missing"], "--model", TinyModel.Path, "--input", corpus, "--out", tmp["out"]);
+        Assert.Equal(1, code);
+        Assert.Contains("SAE folder not found", err);
+        Assert.False(Directory.Exists(tmp["out"]));
+    }
 }
