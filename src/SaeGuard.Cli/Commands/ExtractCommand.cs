@@ -27,7 +27,7 @@ static class ExtractCommand
         var tokenizer = new Option<string?>("--tokenizer") { Description = "vocab.txt or tokenizer.json for an ONNX model." };
         var hookTensor = new Option<string?>("--hook-tensor") { Description = "Capture this ONNX graph tensor instead of a layer output." };
         var maxLength = new Option<int?>("--max-length") { Description = "Truncate documents to this many tokens (default: the model's)." };
-        var chatTemplate = GgufCliOptions.ChatTemplate();
+        var chatTemplate = new Option<bool>("--chat-template") { Description = "GGUF models: wrap every text as a user turn in the model's chat template before tokenizing." };
         var threads = CommonOptions.Threads();
         var json = CommonOptions.Json();
         var cmd = new Command("extract", "Capture one layer's residual stream for every token of a corpus into a dump folder.")
@@ -36,31 +36,19 @@ static class ExtractCommand
         {
             var dt = p.GetValue(dtype)!;
             if (dt != "f16" && dt != "f32") throw new UserError($"--dtype must be f16 or f32, got '{dt}'.");
-            var docs = new List<DocRecord>();
-            var files = p.GetValue(input)!;
-            string? PerInput(Option<string[]> o, int i)
+            var docs = CorpusInputs.Read(p.GetValue(input)!, new CorpusInputOptions
             {
-                var v = p.GetValue(o) ?? Array.Empty<string>();
-                if (v.Length == 0) return null;
-                if (v.Length == 1) return v[0];
-                if (v.Length != files.Length)
-                    throw new UserError($"{o.Name} was given {v.Length} times for {files.Length} inputs: give it once (all inputs) or once per --input.");
-                return v[i];
-            }
-            for (int fi = 0; fi < files.Length; fi++)
+                Read = new CorpusReadOptions { Format = p.GetValue(format)!, Turns = p.GetValue(turns), LabelColumn = p.GetValue(labelCol), CategoryColumn = p.GetValue(catCol) },
+                TextColumns = p.GetValue(textCol) ?? Array.Empty<string>(),
+                Labels = p.GetValue(label) ?? Array.Empty<string>(),
+                Categories = p.GetValue(category) ?? Array.Empty<string>(),
+                MaxDocs = p.GetValue(maxDocs),
+            });
+            using var source = CliModels.Sources.Open(new ModelRequest(p.GetValue(model)!, p.GetValue(layer))
             {
-                var file = files[fi];
-                var opts = new CorpusReadOptions
-                {
-                    Format = p.GetValue(format)!, Turns = p.GetValue(turns),
-                    TextColumn = PerInput(textCol, fi), LabelColumn = p.GetValue(labelCol), CategoryColumn = p.GetValue(catCol),
-                    FixedLabel = PerInput(label, fi), FixedCategory = PerInput(category, fi),
-                };
-                var rows = CorpusReader.Read(file, opts);
-                int cap = p.GetValue(maxDocs);
-                docs.AddRange(cap > 0 ? rows.Take(cap) : rows);
-            }
-            using var source = GgufCliOptions.Open(p.GetValue(model)!, p.GetValue(layer), p.GetValue(tokenizer), p.GetValue(threads), p.GetValue(maxLength), p.GetValue(hookTensor), p.GetValue(chatTemplate));
+                Tokenizer = p.GetValue(tokenizer), Threads = p.GetValue(threads), MaxLength = p.GetValue(maxLength),
+                HookTensor = p.GetValue(hookTensor), ChatTemplate = p.GetValue(chatTemplate),
+            });
             var summary = Extractor.Run(source, docs, p.GetValue(output)!, new ExtractOptions { F16 = dt == "f16", MaxTokens = p.GetValue(maxTokens) });
             Console.Error.WriteLine($"extract: {summary.Docs:N0} docs, {summary.Tokens:N0} tokens ({summary.TruncatedDocs} truncated to {source.MaxLength}) in {summary.Seconds:F1}s, {summary.TokensPerSecond:N0} tokens/s → {summary.OutDir}");
             if (p.GetValue(json)) CliRunner.PrintJson(new { summary.Docs, summary.Tokens, summary.TruncatedDocs, summary.Shards, summary.Seconds, tokens_per_s = summary.TokensPerSecond, out_dir = summary.OutDir, model = source.ModelName, layer = source.Layer, d = source.Width });

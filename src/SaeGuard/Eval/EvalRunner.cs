@@ -58,7 +58,7 @@ public static class EvalRunner
         var results = saes.Select((s, i) => Result(s, run, run.Saes[i], model.Output, probes, o)).ToList();
         var file = new EvalFile
         {
-            Tool = "saeguard " + Activations.ToolInfo.Version, Model = model.ModelName, ModelSha256 = model.ModelSha256, Layer = model.Layer,
+            Tool = "saeguard " + ToolInfo.Version, Model = model.ModelName, ModelSha256 = model.ModelSha256, Layer = model.Layer,
             Hook = model.HookDescription, Output = model.Output == SpliceOutput.Logits ? "next-token logits" : "last hidden states (mean-pooled sentence embedding)",
             Corpus = corpusName, Convention = Convention(o), Seconds = clock.Elapsed.TotalSeconds, Saes = results,
         };

@@ -60,7 +60,7 @@ public sealed class OnnxSplicedEncoder : ISplicedModel
         bool known = model.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)
             || model.Equals("minilm", StringComparison.OrdinalIgnoreCase) || model.Equals(BuiltInModels.MiniLmName, StringComparison.OrdinalIgnoreCase);
         if (!known) throw new UserError($"Unknown model '{model}' for eval: use a .gguf decoder, 'minilm' or an encoder .onnx file (ONNX decoders are not supported yet: GGUF only for LMs).");
-        if (BuiltInModels.Open(model, layer, tokenizer, threads, maxLength) is not OnnxTransformerSource source)
+        if (ModelSources.BuiltIn.Open(new ModelRequest(model, layer) { Tokenizer = tokenizer, Threads = threads, MaxLength = maxLength }) is not OnnxTransformerSource source)
             throw new UserError($"'{model}' is not an ONNX encoder.");
         try { return new OnnxSplicedEncoder(source, threads); }
         catch { source.Dispose(); throw; }
