@@ -62,6 +62,11 @@ public sealed class OnnxSplicedEncoder : ISplicedModel
         if (!known) throw new UserError($"Unknown model '{model}' for eval: use a .gguf decoder, 'minilm' or an encoder .onnx file (ONNX decoders are not supported yet: GGUF only for LMs).");
         if (ModelSources.BuiltIn.Open(new ModelRequest(model, layer) { Tokenizer = tokenizer, Threads = threads, MaxLength = maxLength }) is not OnnxTransformerSource source)
             throw new UserError($"'{model}' is not an ONNX encoder.");
+        if (source.Blocks?.IsDecoder == true)
+        {
+            source.Dispose();
+            throw new UserError($"'{model}' is an ONNX decoder; eval splices decoders through llama.cpp only for now (GGUF only for LMs): convert it to GGUF.");
+        }
         try { return new OnnxSplicedEncoder(source, threads); }
         catch { source.Dispose(); throw; }
     }

@@ -25,7 +25,15 @@ public static class SaeFamilyTrainer
         return Run(() => new DumpTrainData(acts), members, outDirs, SaeTrainer.MetadataOf(acts), cancel);
     }
 
-    /// <param name="data">Makes one view of the data per member and one for the shared batcher (views keep their own read buffers).</param>
+    /// <summary>
+    /// Trains the members (one output folder or null each) on views made by <paramref name="data"/>:
+    /// one view per member and one for the shared batcher (views keep their own read buffers).
+    /// </summary>
+    /// <param name="data">Makes a view of the training rows.</param>
+    /// <param name="members">Options per member; they differ only in k / the sparsity coefficient / architecture.</param>
+    /// <param name="outDirs">SAELens output folder per member, or null to keep it in memory.</param>
+    /// <param name="metadata">cfg.json metadata of every member.</param>
+    /// <param name="cancel">Stops every member (the family then throws a UserError).</param>
     public static IReadOnlyList<SaeTrainResult> Run(Func<TrainData> data, IReadOnlyList<SaeTrainOptions> members, IReadOnlyList<string?> outDirs,
         SaeMetadata metadata, CancellationToken cancel = default)
     {
