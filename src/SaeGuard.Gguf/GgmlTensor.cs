@@ -19,6 +19,7 @@ internal static unsafe class GgmlTensor
     static delegate* unmanaged[Cdecl]<nint, byte*> _getName;
     static delegate* unmanaged[Cdecl]<nint, long> _nelements;
     static delegate* unmanaged[Cdecl]<nint, void*, nuint, nuint, void> _tensorGet;
+    static delegate* unmanaged[Cdecl]<nint, void*, nuint, nuint, void> _tensorSet;
     static readonly object Gate = new();
 
     public static void EnsureLoaded()
@@ -31,6 +32,7 @@ internal static unsafe class GgmlTensor
             var lib = LoadGgmlBase();
             _getName = (delegate* unmanaged[Cdecl]<nint, byte*>)NativeLibrary.GetExport(lib, "ggml_get_name");
             _nelements = (delegate* unmanaged[Cdecl]<nint, long>)NativeLibrary.GetExport(lib, "ggml_nelements");
+            _tensorSet = (delegate* unmanaged[Cdecl]<nint, void*, nuint, nuint, void>)NativeLibrary.GetExport(lib, "ggml_backend_tensor_set");
             _tensorGet = (delegate* unmanaged[Cdecl]<nint, void*, nuint, nuint, void>)NativeLibrary.GetExport(lib, "ggml_backend_tensor_get");
         }
     }
@@ -75,6 +77,12 @@ internal static unsafe class GgmlTensor
     public static void CopyTo(nint t, Span<float> dst)
     {
         fixed (float* p = dst) _tensorGet(t, p, 0, (nuint)(dst.Length * sizeof(float)));
+    }
+
+    /// <summary>Overwrites the tensor's data with <paramref name="src"/> (splicing; see GgufSplicer).</summary>
+    public static void CopyFrom(nint t, ReadOnlySpan<float> src)
+    {
+        fixed (float* p = src) _tensorSet(t, p, 0, (nuint)(src.Length * sizeof(float)));
     }
 
     /// <summary>True when the C string at <paramref name="name"/> equals <paramref name="expected"/> (UTF-8, no terminator).</summary>

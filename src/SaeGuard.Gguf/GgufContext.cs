@@ -9,7 +9,7 @@ namespace SaeGuard.Gguf;
 /// documents (unified, so micro-batches keep batch order), an f32 cache and exact attention by default.
 /// Also holds the control vector used for steering.
 /// </summary>
-internal sealed unsafe class GgufContext : IDisposable
+internal sealed unsafe partial class GgufContext : IDisposable
 {
     readonly GgufModel _model;
     readonly SafeLLamaContextHandle _ctx;
@@ -35,7 +35,7 @@ internal sealed unsafe class GgufContext : IDisposable
         // Output rows (logits) are asked for every token only when the last block is captured, else for
         // the last token of each sequence and of each decode call. llama.cpp reserves n_outputs_max ×
         // n_vocab floats, and aborts the process if a decode (or its one-per-sequence reserve) needs more.
-        bool lastBlock = captureLayers.Contains(model.NLayer - 1);
+        bool lastBlock = options.AllLogits || captureLayers.Contains(model.NLayer - 1);
         p.n_outputs_max = lastBlock ? Math.Max(p.n_batch, p.n_seq_max) : p.n_seq_max + 1;
         p.kv_unified = true;
         p.n_threads = p.n_threads_batch = options.ResolvedThreads;

@@ -32,6 +32,8 @@ public sealed record GgufOptions
     public bool EarlyExit { get; init; } = true;
     /// <summary>Install the capture callback; false (benchmarks only) runs plain llama.cpp and returns zero rows.</summary>
     internal bool Capture { get; init; } = true;
+    /// <summary>Reserve logits for every token of a decode call (splicing evaluation reads them all).</summary>
+    internal bool AllLogits { get; init; }
 
     public int ResolvedThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
 }

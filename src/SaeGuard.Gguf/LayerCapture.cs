@@ -24,6 +24,12 @@ internal sealed unsafe class LayerCapture : IDisposable
     /// <summary>Stop the graph after the last wanted layer (its logits are then not computed).</summary>
     public bool StopAfterLast { get; set; }
     public Exception? Error { get; private set; }
+    /// <summary>
+    /// Splicing hook (see GgufSplicer): called with (layer index, first row of this micro-batch in the
+    /// buffer, its rows) after they are captured; when it returns true the rows, changed in place, are
+    /// written back into the graph so that the later blocks read them.
+    /// </summary>
+    public Func<int, int, Span<float>, bool>? Splice { get; set; }
 
     public LayerCapture(IReadOnlyList<int> layers, int width)
     {
@@ -99,7 +105,10 @@ internal sealed unsafe class LayerCapture : IDisposable
             throw new InvalidOperationException(
                 $"llama.cpp tensor {HookName(Layers[index])} is type {GgmlTensor.Type(t)} shape [{ne0}, {rows}, {GgmlTensor.Ne(t, 2)}, {GgmlTensor.Ne(t, 3)}]; " +
                 $"expected contiguous f32 [{_width}, tokens].");
-        GgmlTensor.CopyTo(t, Buffers[index].Append((int)rows));
+        int first = Buffers[index].Rows;
+        var span = Buffers[index].Append((int)rows);
+        GgmlTensor.CopyTo(t, span);
+        if (Splice?.Invoke(index, first, span) == true) GgmlTensor.CopyFrom(t, span);
     }
 
     public void Dispose()

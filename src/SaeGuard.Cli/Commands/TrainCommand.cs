@@ -20,10 +20,10 @@ static class TrainCommand
             Description = string.Join(" | ", SaeArchitectures.All.Select(a => $"{a.Name} ({a.Description})")) + ".",
             DefaultValueFactory = _ => SaeArchitectures.Default.Name,
         };
-        var k = new Option<int>("--k") { Description = "Active latents per token (topk; average for batchtopk).", DefaultValueFactory = _ => 32 };
+        var k = new Option<string>("--k") { Description = "Active latents per token (topk; average for batchtopk). A list (16,32,64,128) trains the family in one pass into OUT/k16, OUT/k32, …", DefaultValueFactory = _ => "32" };
         var expansion = new Option<int>("--expansion") { Description = "Latents = expansion × d_in.", DefaultValueFactory = _ => 8 };
         var latents = new Option<int>("--latents") { Description = "Number of latents (overrides --expansion).", DefaultValueFactory = _ => 0 };
-        var l1 = new Option<double?>("--l1") { Description = "Sparsity coefficient: L1 for relu (default 2; try 0.01 to reproduce dense codes), L0 for jumprelu (default 1)." };
+        var l1 = new Option<string?>("--l1") { Description = "Sparsity coefficient: L1 for relu (default 2; try 0.01 to reproduce dense codes), L0 for jumprelu (default 1). A list (0.5,1,2) trains the family in one pass into OUT/l1_0.5, …" };
         var tokens = new Option<long>("--tokens") { Description = "Training tokens (0 = one pass over the dump; more = several epochs).", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch") { Description = "Tokens per step.", DefaultValueFactory = _ => 4096 };
         var lr = new Option<double?>("--lr") { Description = "Adam learning rate (default 2e-4 / sqrt(latents / 2^14))." };
@@ -72,9 +72,11 @@ static class TrainCommand
             TrainData data = store != null ? store : foreign != null ? new SaeGuard.Interop.ForeignDumpTrainData(foreign) : new DumpTrainData(dump!);
             if (foreign != null) Console.Error.WriteLine($"train: foreign dump, {foreign.Chunks.Count} chunks, {foreign.Rows:N0} rows × {foreign.Width}, {foreign.Orientation}");
             var a = SaeArchitectures.Canonical(p.GetValue(arch)!.ToLowerInvariant());
+            var ks = FamilyOptions.Ints("--k", p.GetValue(k)!);
+            var l1s = FamilyOptions.Doubles("--l1", p.GetValue(l1));
             var options = new SaeTrainOptions
             {
-                Arch = a, K = p.GetValue(k), Expansion = p.GetValue(expansion), Latents = p.GetValue(latents), L1 = p.GetValue(l1),
+                Arch = a, K = ks[0], Expansion = p.GetValue(expansion), Latents = p.GetValue(latents), L1 = l1s.Length > 0 ? l1s[0] : null,
                 Tokens = p.GetValue(tokens), BatchSize = p.GetValue(batch), Lr = p.GetValue(lr), Seed = p.GetValue(seed),
                 DeadAfterTokens = p.GetValue(deadAfter), LogEvery = p.GetValue(logEvery), IncludeSpecialTokens = p.GetValue(includeSpecial),
                 Threads = p.GetValue(threads), Device = SaeDevice.Resolve(p.GetValue(device)).Kind == SaeDeviceKind.Cpu ? SaeDevice.CpuName : p.GetValue(device)!,
@@ -84,6 +86,12 @@ static class TrainCommand
             long runTokens = options.Tokens > 0 ? options.Tokens : data.Rows;
             options = options with { CheckpointEvery = every < 0 ? 0 : every > 0 ? every : Math.Max(options.BatchSize, runTokens / 4) };
             var outDir = p.GetValue(output)!;
+            if (ks.Length > 1 || l1s.Length > 1)
+            {
+                if (p.GetValue(resume)) throw new UserError("--resume does not apply to a family (several --k or --l1 values): family runs keep no checkpoint.");
+                if (dump == null) throw new UserError("A family (several --k or --l1 values) trains from a SaeGuard dump (--acts DIR); train each member alone from a model or a foreign dump.");
+                return FamilyOptions.Train(dump, options, ks, l1s, outDir, p.GetValue(json));
+            }
             using var cts = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
             Console.CancelKeyPress += onCancel;

@@ -43,6 +43,8 @@ public sealed class AnalysisInput
     /// <summary>True when reading twice is cheap (a stored dump, not an SAE encode).</summary>
     public required bool Replayable { get; init; }
     public SaeModel? Sae { get; init; }
+    /// <summary>The folder the SAE was loaded from (analyze reads eval's eval_summary.json there).</summary>
+    public string? SaeDir { get; init; }
     public SaeEncodingPass? Encoder { get; init; }
     /// <summary>
     /// The rows in blocks of at most the given size; callable again for a second pass when
@@ -81,7 +83,7 @@ public sealed class AnalysisInput
         return new AnalysisInput
         {
             Facts = raw.Facts with { Source = "activations + SAE", Width = sae.DSae },
-            Width = sae.DSae, ExpectedRows = raw.ExpectedRows, Replayable = false, Sae = sae, Encoder = enc,
+            Width = sae.DSae, ExpectedRows = raw.ExpectedRows, Replayable = false, Sae = sae, SaeDir = saeDir, Encoder = enc,
             Blocks = n => enc.Encode(raw.Blocks(n)), DocGroup = raw.DocGroup, GroupKind = raw.GroupKind,
         };
     }

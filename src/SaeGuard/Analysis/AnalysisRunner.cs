@@ -32,7 +32,7 @@ public static class AnalysisRunner
         var sw = Stopwatch.StartNew();
         int rows = BlockRows(input.Width);
         var stats = FeatureAnalyzer.Run(input.Width, () => input.Blocks(rows), input.Replayable, options, input.ExpectedRows);
-        SaeFacts? saeFacts = input.Sae != null ? SaeFacts.From(input.Sae) : null;
+        SaeFacts? saeFacts = input.Sae != null ? SaeFacts.From(input.Sae, input.SaeDir) : null;
         ReconstructionStats? recon = null;
         if (input.Encoder != null)
         {

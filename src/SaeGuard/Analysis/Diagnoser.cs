@@ -20,8 +20,13 @@ public sealed record SaeFacts
     public double? TrainNorm { get; init; }
     public string TrainNormSource { get; init; } = "";
     public double? L1Coefficient { get; init; }
+    /// <summary>ce_loss_score (LMs) or embedding_score (encoders) from <c>saeguard eval</c>, read from the SAE folder's eval_summary.json.</summary>
+    public double? SplicedScore { get; init; }
+    public string SplicedScoreName { get; init; } = "";
+    /// <summary>The eval.json the spliced score comes from.</summary>
+    public string? SplicedEvalJson { get; init; }
 
-    public static SaeFacts From(SaeModel sae)
+    public static SaeFacts From(SaeModel sae, string? saeDir = null)
     {
         var c = sae.Config;
         var b = sae.BEnc.Select(v => (double)v).OrderBy(v => v).ToArray();
@@ -46,7 +51,22 @@ public sealed record SaeFacts
             BEncMean = b.Average(), BEncMedian = b.Length % 2 == 1 ? b[b.Length / 2] : (b[b.Length / 2 - 1] + b[b.Length / 2]) / 2,
             BEncPositiveShare = b.Count(v => v > 0) / (double)b.Length, PositiveAtBDec = positive,
             TrainNorm = norm, TrainNormSource = source, L1Coefficient = l1,
-        };
+        }.WithEvalSummary(saeDir);
+    }
+
+    /// <summary>Adds the spliced score that <c>saeguard eval</c> left in the SAE folder (eval_summary.json, see FORMATS.md), if any.</summary>
+    SaeFacts WithEvalSummary(string? saeDir)
+    {
+        var path = saeDir == null ? null : Path.Combine(saeDir, "eval_summary.json");
+        if (path == null || !File.Exists(path)) return this;
+        try
+        {
+            var root = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path));
+            double? Num(string key) => root?[key] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<double>(out var x) ? x : null;
+            var (score, name) = Num("ce_loss_score") is double ce ? (ce, "ce_loss_score") : Num("embedding_score") is double es ? (es, "embedding_score") : ((double?)null, "");
+            return score == null ? this : this with { SplicedScore = score, SplicedScoreName = name, SplicedEvalJson = root?["eval_json"]?.ToString() };
+        }
+        catch (System.Text.Json.JsonException) { return this; }
     }
 }
 
@@ -147,6 +167,9 @@ public static class Diagnoser
         };
     }
 
+    /// <summary>A spliced score (ce_loss_score / embedding_score) below this counts as H3 evidence.</summary>
+    const double PoorSplicedScore = 0.5;
+
     static Hypothesis H3(SaeFacts? sae, ReconstructionStats? r, DiagnosisThresholds t)
     {
         var nums = new Dictionary<string, double?>();
@@ -164,13 +187,18 @@ public static class Diagnoser
         nums["best_probe_scale"] = probe.Count > 1 ? best.Scale : null;
         nums["best_probe_explained_variance"] = probe.Count > 1 ? best.ExplainedVariance : null;
         bool ratioSays = ratio != null && (ratio > t.NormRatio || ratio < 1 / t.NormRatio);
-        bool supported = ratioSays || (ratio == null && probeSays);
+        nums["spliced_score"] = sae.SplicedScore;
+        bool splicedSays = sae.SplicedScore < PoorSplicedScore;
+        bool supported = ratioSays || (ratio == null && probeSays) || splicedSays;
         var parts = new List<string>();
         parts.Add($"mean ‖x‖ of the analysed activations = {N(r.MeanNorm)}");
         parts.Add(sae.TrainNorm != null ? $"the SAE was trained at mean ‖x‖ = {N(sae.TrainNorm.Value)} ({sae.TrainNormSource}), a ratio of {N(ratio!.Value, 2)}" : "the SAE's cfg records no training scale");
         parts.Add($"explained variance of the reconstruction = {N(r.ExplainedVariance)}");
         if (probe.Count > 1)
             parts.Add("on a sample of tokens, explained variance at input scale " + string.Join(", ", probe.Select(p => $"×{N(p.Scale, 3)}: {N(p.ExplainedVariance, 2)}")));
+        if (sae.SplicedScore is double sp)
+            parts.Add($"spliced into the model (`saeguard eval`, {sae.SplicedEvalJson}) its {sae.SplicedScoreName} is {N(sp, 3)}" +
+                      (splicedSays ? $", below {N(PoorSplicedScore, 2)}: the model reading x̂ loses most of what the layer carries, as when x̂ comes out at the wrong scale" : ""));
         string evidence = string.Join("; ", parts) + "." + (supported ? "" : ratioSays || probeSays ? "" : " The scales agree.");
         return new Hypothesis
         {

@@ -8,7 +8,7 @@ namespace SaeGuard.Models;
 /// hidden state by graph structure and expose it (pruning the nodes after it), without generated
 /// protobuf classes.
 /// </summary>
-public sealed class OnnxGraph
+public sealed partial class OnnxGraph
 {
     public sealed record Node(int Index, string OpType, string Name, string[] Inputs, string[] Outputs);
 

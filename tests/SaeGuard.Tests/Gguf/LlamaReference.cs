@@ -10,13 +10,13 @@ namespace SaeGuard.Tests.Gguf;
 /// Gemma 2, its input and output rounded to f16 as llama.cpp's CPU GELU table does), residual adds.
 /// Gemma 2 also: embeddings × √d, the post-attention and post-FFN norms, attention scores and logits
 /// soft-capped, and a sliding window on the even blocks. Mistral's and Phi-3's sliding window is
-/// not applied (llama.cpp ignores it). Optionally adds a steering vector to the output of one block.
+/// not applied (llama.cpp ignores it). Optionally adds a steering vector to the output of one block, or rewrites a block's output (splicing).
 /// </summary>
 public static class LlamaReference
 {
     public sealed record Result(double[][][] LayerOut, double[][] Logits);
 
-    public static Result Forward(LlamaWeights w, IReadOnlyList<int> tokens, int steerLayer = -1, float[]? steer = null)
+    public static Result Forward(LlamaWeights w, IReadOnlyList<int> tokens, int steerLayer = -1, float[]? steer = null, Action<int, double[][]>? rewrite = null)
     {
         var s = w.Spec;
         bool gemma = s.Family == TinyFamily.Gemma2;
@@ -73,6 +73,7 @@ public static class LlamaReference
                 next[t] = new double[d];
                 for (int i = 0; i < d; i++) next[t][i] = down[i] + ffnIn[i] + (l == steerLayer ? steer![i] : 0);
             }
+            rewrite?.Invoke(l, next); // splicing tests: replace a block's output rows
             x = next;
             layerOut[l] = next;
         }

@@ -50,14 +50,16 @@ public static class SaeTrainer
     {
         if (acts.Meta.Kind == "codes")
             throw new UserError($"'{acts.Dir}' is a codes dump (SAE outputs); train on the activations dump written by `extract`.");
-        var meta = new SaeMetadata
-        {
-            ModelName = acts.Meta.Model, HookName = $"blocks.{acts.Meta.Layer}.hook_{acts.Meta.Hook}", Layer = acts.Meta.Layer,
-            ModelSha256 = string.IsNullOrEmpty(acts.Meta.ModelSha256) ? null : acts.Meta.ModelSha256,
-            Dataset = Path.GetFullPath(acts.Dir),
-        };
-        return Run(new DumpTrainData(acts), options, outDir, resume, cancel, meta);
+        return Run(new DumpTrainData(acts), options, outDir, resume, cancel, MetadataOf(acts));
     }
+
+    /// <summary>Where an SAE trained on <paramref name="acts"/> comes from (cfg.json metadata).</summary>
+    internal static SaeMetadata MetadataOf(ActivationDump acts) => new()
+    {
+        ModelName = acts.Meta.Model, HookName = $"blocks.{acts.Meta.Layer}.hook_{acts.Meta.Hook}", Layer = acts.Meta.Layer,
+        ModelSha256 = string.IsNullOrEmpty(acts.Meta.ModelSha256) ? null : acts.Meta.ModelSha256,
+        Dataset = Path.GetFullPath(acts.Dir),
+    };
 
     public static SaeTrainResult Run(TrainData data, SaeTrainOptions options, string? outDir = null, bool resume = false,
         CancellationToken cancel = default, SaeMetadata? metadata = null)

@@ -36,6 +36,9 @@ sealed class TrainRun : IDisposable
     long _step, _tokens;
     StreamWriter? _metrics;
 
+    /// <summary>When set, training batches come from here instead of this run's own batcher (family training shares one read).</summary>
+    public Action<float[], int, float>? BatchFeed { get; init; }
+
     public TrainRun(TrainData data, SaeTrainOptions o, string? outDir, SaeMetadata meta)
     {
         SaeTrainer.Validate(o, data.D);
@@ -86,7 +89,7 @@ sealed class TrainRun : IDisposable
                 if (!cancelled)
                 {
                     long t0 = Stopwatch.GetTimestamp();
-                    _batcher.Fill(_train.Batch, _batch, (float)_scale);
+                    if (BatchFeed != null) BatchFeed(_train.Batch, _batch, (float)_scale); else _batcher.Fill(_train.Batch, _batch, (float)_scale);
                     _phases["data"] = _phases.GetValueOrDefault("data") + Stopwatch.GetElapsedTime(t0).TotalSeconds;
                     lr = _sched.Lr(_step);
                     double coef = _o.SparsityCoefficient * _sched.SparsityFactor(_step);
