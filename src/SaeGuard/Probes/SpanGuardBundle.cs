@@ -6,10 +6,10 @@ using SaeGuard.Sae;
 
 namespace SaeGuard.Probes;
 
-/// <summary>guard.json of a span-guard folder: how it decides, its threshold, calibration, metrics and data card.</summary>
+/// <summary>span_guard.json of a span-guard folder: how it decides, its threshold, calibration, metrics and data card.</summary>
 public sealed record SpanGuardManifest
 {
-    public const string FileName = "guard.json";
+    public const string FileName = "span_guard.json";
     public const string WeightsFile = "probes.safetensors";
     public const string SaeFolder = "sae";
 
@@ -36,7 +36,7 @@ public sealed record SpanGuardManifest
     public string Recipe { get; init; } = "";
 }
 
-/// <summary>Reads and writes a span-guard folder: guard.json, probes.safetensors (span_v, span_b, window_v, window_b; F64) and sae/ (SAELens).</summary>
+/// <summary>Reads and writes a span-guard folder: span_guard.json, probes.safetensors (span_v, span_b, window_v, window_b; F64) and sae/ (SAELens).</summary>
 public static class SpanGuardBundle
 {
     static readonly JsonSerializerOptions Json = new(JsonDefaults.Pretty) { DefaultIgnoreCondition = JsonIgnoreCondition.Never };
@@ -62,7 +62,7 @@ public static class SpanGuardBundle
         if (!File.Exists(path)) throw new UserError($"'{dir}' is not a span-guard folder: it has no {SpanGuardManifest.FileName}.");
         SpanGuardManifest m;
         try { m = JsonSerializer.Deserialize<SpanGuardManifest>(File.ReadAllText(path), Json) ?? throw new UserError($"'{path}' is empty."); }
-        catch (JsonException e) { throw new UserError($"'{path}' is not a valid guard.json: {e.Message}"); }
+        catch (JsonException e) { throw new UserError($"'{path}' is not a valid span_guard.json: {e.Message}"); }
         if (m.FormatVersion != 1 || m.Kind != "span-guard") throw new UserError($"'{path}': expected kind span-guard, format_version 1.");
         var sae = SaeLensFormat.Load(Path.Combine(dir, SpanGuardManifest.SaeFolder));
         var weights = Path.Combine(dir, SpanGuardManifest.WeightsFile);
