@@ -29,7 +29,8 @@ public sealed class DataMixBench : IBenchmark
         double readS = sw.Elapsed.TotalSeconds;
         long bytes = texts.Sum(t => (long)System.Text.Encoding.UTF8.GetByteCount(t));
         Console.WriteLine($"read {texts.Count:N0} documents ({bytes / 1e6:F1} MB of text) in {readS:F2} s");
-        var counter = TokenCounter.ForModel();
+        var c = Models.ModelSources.BuiltIn.OpenTokenCounter("minilm");
+        var counter = new TokenCounter(c.ModelName, c.Count, owned: c);
         Common.ProgressBar.Silent = true;
         counter.CountAll(texts.Take(2000).ToList(), threads: 1); // warm-up (JIT)
         foreach (var threads in new[] { 1, Environment.ProcessorCount })

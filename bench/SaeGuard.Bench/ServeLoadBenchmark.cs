@@ -17,8 +17,8 @@ namespace SaeGuard.Bench;
 /// `serve` on 127.0.0.1 (an ephemeral port), with micro-batching on (max batch 32) and off
 /// (max batch 1), beside direct in-process scoring. Bounded: fixed request counts and a 10-minute cap.
 ///   serve-load [--probe DIR] [--requests 5000] [--concurrency 32] [--threads 0] [--save-guard DIR]
-/// Without --probe, a guard is fitted first on AdvBench vs Alpaca prompts from ../shared/data
-/// (and written to --save-guard DIR as a folder `saeguard serve --probe` takes, when given).
+/// Without --probe, a probe folder is trained first (extract → SAE → probe) on AdvBench vs Alpaca
+/// prompts from ../shared/data (and kept in --save-guard DIR when given).
 /// </summary>
 public sealed class ServeLoadBenchmark : IBenchmark
 {
@@ -35,7 +35,7 @@ public sealed class ServeLoadBenchmark : IBenchmark
         int threads = int.Parse(Arg(args, "--threads") ?? "0");
         using var cap = new CancellationTokenSource(TimeSpan.FromMinutes(10));
 
-        var (guard, prompts) = probe != null ? (GuardLoader.Load(probe, threads), DefaultPrompts()) : FitGuard(threads, Arg(args, "--save-guard"));
+        var (guard, prompts) = probe != null ? (GuardLoader.Load(probe, new SaeGuard.Probes.GuardLoadOptions { Threads = threads }), DefaultPrompts()) : FitGuard(threads, Arg(args, "--save-guard"));
         using (guard)
         {
             Console.WriteLine($"guard: {guard.Scorer.Info.Model} layer {guard.Scorer.Info.Layer}, SAE {guard.Scorer.Info.Sae.DSae}; {prompts.Count} distinct prompts, mean {prompts.Average(p => p.Length):F0} chars");
@@ -125,19 +125,31 @@ public sealed class ServeLoadBenchmark : IBenchmark
         return (latencies, errors);
     }
 
+    /// <summary>
+    /// What a user does: extract AdvBench + Alpaca prompts (MiniLM layer 4), train a TopK SAE on
+    /// them, run <c>probe</c>; the probe folder goes to <paramref name="saveTo"/> (or a temporary folder).
+    /// </summary>
     static (LoadedGuard, IReadOnlyList<string>) FitGuard(int threads, string? saveTo)
     {
         var data = SharedData();
-        var harmful = CorpusReader.Read(Path.Combine(data, "advbench", "harmful_behaviors.csv"));
-        var benign = CorpusReader.Read(Path.Combine(data, "refusal_direction_alpaca", "harmless_train.json")).Take(3000);
-        var (train, heldOut) = ReferenceGuard.Split(harmful, benign, 250, 100);
-        var source = BuiltInModels.MiniLm(BuiltInModels.MiniLmDefaultLayer, threads);
+        var harmful = CorpusReader.Read(Path.Combine(data, "advbench", "harmful_behaviors.csv"), new CorpusReadOptions { FixedLabel = Labels.Harmful }).ToList();
+        var benign = CorpusReader.Read(Path.Combine(data, "refusal_direction_alpaca", "harmless_train.json"), new CorpusReadOptions { FixedLabel = Labels.Benign }).Take(350).ToList();
+        var train = harmful.Take(250).Concat(benign.Take(250)).ToList();
+        var heldOut = harmful.Skip(250).Take(100).Concat(benign.Skip(250).Take(100)).Select(d => d.Text).ToList();
+        var work = Path.Combine(Path.GetTempPath(), "saeguard-serve-load-" + Environment.ProcessId);
+        var probeDir = saveTo ?? Path.Combine(work, "probe");
         var sw = Stopwatch.StartNew();
-        var built = ReferenceGuard.Build(source, train, heldOut);
-        Console.WriteLine($"fitted the reference guard in {sw.Elapsed.TotalSeconds:F1}s: held-out AUROC {built.Metrics["auroc"]:F3}, accuracy {built.Metrics["accuracy"]:F3}");
-        if (saveTo != null) GuardFolder.Save(built, saveTo);
-        var scorer = new SaeGuardScorer(source, built.Scorer.Sae, built.Scorer.Head, built.Metrics, built.Catalog.LabelOf, ownsSource: true);
-        return (new LoadedGuard(scorer, built.Catalog), heldOut.Select(d => d.Text).ToList());
+        Common.ProgressBar.Silent = true;
+        using (var source = BuiltInModels.MiniLm(BuiltInModels.MiniLmDefaultLayer, threads))
+            Activations.Extractor.Run(source, train, Path.Combine(work, "acts"));
+        var acts = Activations.ActivationDump.Open(Path.Combine(work, "acts"));
+        Sae.SaeLensFormat.Save(Sae.Training.SaeTrainer.Train(acts, new Sae.Training.SaeTrainOptions { K = 16, Expansion = 4, Tokens = 200_000, BatchSize = 2048 }),
+            Path.Combine(work, "sae"));
+        Probes.ProbeTrainer.Run(new Probes.ProbeOptions { Acts = new[] { Path.Combine(work, "acts") }, Sae = Path.Combine(work, "sae"), Out = probeDir }, _ => { });
+        Common.ProgressBar.Silent = false;
+        var guard = GuardLoader.Load(probeDir, new Probes.GuardLoadOptions { Threads = threads });
+        Console.WriteLine($"trained a probe folder in {sw.Elapsed.TotalSeconds:F1}s → {probeDir}: CV AUROC {guard.Scorer.Info.Metrics["auroc"]:F3}");
+        return (guard, heldOut);
     }
 
     static IReadOnlyList<string> DefaultPrompts()

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
+using SaeGuard.Data;
 using SaeGuard.Serving;
 
 namespace SaeGuard.Extensions.AI;
@@ -112,7 +113,7 @@ public sealed class SaeGuardChatClient : DelegatingChatClient
     static void Annotate(AdditionalPropertiesDictionary props, Assessment a, bool blocked)
     {
         props[SaeGuardProperties.Score] = a.Verdict.Score;
-        props[SaeGuardProperties.Label] = a.Flagged ? GuardLabels.Harmful : GuardLabels.Benign;
+        props[SaeGuardProperties.Label] = a.Flagged ? Labels.Harmful : Labels.Benign;
         props[SaeGuardProperties.Threshold] = a.Threshold;
         props[SaeGuardProperties.Flagged] = a.Flagged;
         props[SaeGuardProperties.Blocked] = blocked;

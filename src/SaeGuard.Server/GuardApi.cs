@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using SaeGuard.Common;
+using SaeGuard.Probes;
 using SaeGuard.Serving;
 
 namespace SaeGuard.Server;
@@ -29,7 +30,7 @@ sealed class GuardApi
         _batcher = batcher;
         _probeReports = probeReports;
         _analysisReports = analysisReports;
-        _featureCount = guard.Catalog.List().Count();
+        _featureCount = guard.Catalog.Features.Count;
     }
 
     public void Map(IEndpointRouteBuilder app)
@@ -124,8 +125,8 @@ sealed class GuardApi
         {
             Feature = feature,
             Label = _guard.Catalog.Get(feature)?.Label ?? "",
-            MaxActivation = acts.Tokens.Count == 0 ? 0 : acts.Tokens.Max(t => t.Activation),
-            Tokens = acts.Tokens,
+            MaxActivation = acts.Tokens.Count == 0 ? 0 : acts.Tokens.Max(t => t.Activations[0]),
+            Tokens = ExplainToken.From(acts),
             Truncated = cut,
             TokensTruncated = acts.Truncated,
         }, Json);
@@ -150,19 +151,19 @@ sealed class GuardApi
         if (order is not ("asc" or "desc")) throw new ApiException(400, "invalid_order", "order must be asc or desc.");
         int offset = IntParam(query, "offset", 0, 0, int.MaxValue);
         int limit = IntParam(query, "limit", 100, 1, 1000);
-        Func<FeatureSummary, double> key = sort switch
+        Func<FeatureInfo, double> key = sort switch
         {
-            "probe_weight" => f => f.ProbeWeight,
-            "abs_probe_weight" => f => Math.Abs(f.ProbeWeight),
+            "probe_weight" => f => f.Weight,
+            "abs_probe_weight" => f => Math.Abs(f.Weight),
             "firing_rate" => f => f.FiringRate,
             "max_activation" => f => f.MaxActivation,
             "mean_when_active" => f => f.MeanWhenActive,
             _ => f => f.Id,
         };
-        var all = _guard.Catalog.List();
+        IEnumerable<FeatureInfo> all = _guard.Catalog.Features;
         var sorted = order == "asc" ? all.OrderBy(key).ThenBy(f => f.Id) : all.OrderByDescending(key).ThenBy(f => f.Id);
         var rows = sorted.Skip(offset).Take(limit)
-            .Select(f => new FeatureRow(f.Id, f.Label, f.FiringRate, f.MeanWhenActive, f.MaxActivation, f.ProbeWeight)).ToArray();
+            .Select(FeatureRow.From).ToArray();
         return Results.Json(new FeatureListResponse(_featureCount, offset, sort, order, rows), Json);
     }
 
@@ -181,7 +182,7 @@ sealed class GuardApi
             throw new ApiException(400, "invalid_feature_id", "A feature id is a non-negative integer.");
         var f = _guard.Catalog.Get(n)
                 ?? throw new ApiException(404, "unknown_feature", $"Feature {n} does not exist (this guard describes {_featureCount} features).");
-        return Results.Json(f, Json);
+        return Results.Json(FeatureDetail.From(f), Json);
     }
 
     static IResult Report(ReportFiles files, string? path)

@@ -42,7 +42,7 @@ static class ClassifyCommand
             var docs = file != null
                 ? CorpusReader.Read(file, new CorpusReadOptions { Format = p.GetValue(format)!, TextColumn = p.GetValue(textCol), LabelColumn = p.GetValue(labelCol) }).ToList()
                 : texts.Select(t => new DocRecord { Text = t }).ToList();
-            using var guard = GuardClassifier.Load(p.GetValue(probe)!, p.GetValue(model));
+            using var guard = GuardClassifier.Load(p.GetValue(probe)!, new GuardLoadOptions { Model = p.GetValue(model), Models = CliModels.Sources });
             var opts = new ScoreOptions { Probe = p.GetValue(use), Threshold = p.GetValue(threshold), TopFeatures = p.GetValue(top), IncludeTokens = jsonl && p.GetValue(tokens) };
             var results = new List<GuardResult>(docs.Count);
             using (var bar = new ProgressBar("classify", docs.Count, "texts"))

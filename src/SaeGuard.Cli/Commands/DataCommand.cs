@@ -35,7 +35,7 @@ static class DataCommand
             var r = MixRecipe.Load(p.GetValue(recipe)!);
             r = r with { Seed = p.GetValue(seed) ?? r.Seed, Total = p.GetValue(total) ?? r.Total };
             if (r.Total is <= 0) throw new UserError($"--total must be positive, got {r.Total}.");
-            using var counter = TokenCounter.ForModel(r.Model, r.Tokenizer, r.MaxLength);
+            using var counter = CliModels.TokenCounter(r.Model, r.Tokenizer, r.MaxLength);
             var result = CorpusMixer.Mix(r, counter, p.GetValue(threads));
             var (corpusPath, summaryPath) = OutPaths(p.GetValue(output)!);
             var summary = new
@@ -187,6 +187,6 @@ static class DataCommand
             cmd.Options.Add(_model); cmd.Options.Add(_tokenizer); cmd.Options.Add(_maxLength);
         }
 
-        public TokenCounter Open(ParseResult p) => TokenCounter.ForModel(p.GetValue(_model)!, p.GetValue(_tokenizer), p.GetValue(_maxLength));
+        public TokenCounter Open(ParseResult p) => CliModels.TokenCounter(p.GetValue(_model)!, p.GetValue(_tokenizer), p.GetValue(_maxLength));
     }
 }

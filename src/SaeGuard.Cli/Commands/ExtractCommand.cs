@@ -27,7 +27,7 @@ static class ExtractCommand
         var tokenizer = new Option<string?>("--tokenizer") { Description = "vocab.txt or tokenizer.json for an ONNX model." };
         var hookTensor = new Option<string?>("--hook-tensor") { Description = "Capture this ONNX graph tensor instead of a layer output." };
         var maxLength = new Option<int?>("--max-length") { Description = "Truncate documents to this many tokens (default: the model's)." };
-        var chatTemplate = GgufCliOptions.ChatTemplate();
+        var chatTemplate = new Option<bool>("--chat-template") { Description = "GGUF models: wrap every text as a user turn in the model's chat template before tokenizing." };
         var threads = CommonOptions.Threads();
         var json = CommonOptions.Json();
         var cmd = new Command("extract", "Capture one layer's residual stream for every token of a corpus into a dump folder.")
@@ -60,7 +60,11 @@ static class ExtractCommand
                 int cap = p.GetValue(maxDocs);
                 docs.AddRange(cap > 0 ? rows.Take(cap) : rows);
             }
-            using var source = GgufCliOptions.Open(p.GetValue(model)!, p.GetValue(layer), p.GetValue(tokenizer), p.GetValue(threads), p.GetValue(maxLength), p.GetValue(hookTensor), p.GetValue(chatTemplate));
+            using var source = CliModels.Sources.Open(new ModelRequest(p.GetValue(model)!, p.GetValue(layer))
+            {
+                Tokenizer = p.GetValue(tokenizer), Threads = p.GetValue(threads), MaxLength = p.GetValue(maxLength),
+                HookTensor = p.GetValue(hookTensor), ChatTemplate = p.GetValue(chatTemplate),
+            });
             var summary = Extractor.Run(source, docs, p.GetValue(output)!, new ExtractOptions { F16 = dt == "f16", MaxTokens = p.GetValue(maxTokens) });
             Console.Error.WriteLine($"extract: {summary.Docs:N0} docs, {summary.Tokens:N0} tokens ({summary.TruncatedDocs} truncated to {source.MaxLength}) in {summary.Seconds:F1}s, {summary.TokensPerSecond:N0} tokens/s → {summary.OutDir}");
             if (p.GetValue(json)) CliRunner.PrintJson(new { summary.Docs, summary.Tokens, summary.TruncatedDocs, summary.Shards, summary.Seconds, tokens_per_s = summary.TokensPerSecond, out_dir = summary.OutDir, model = source.ModelName, layer = source.Layer, d = source.Width });

@@ -50,7 +50,7 @@ static class ProbeCommand
                     TopK = p.GetValue(topK), TopKC = p.GetValue(c), DenseC = p.GetValue(c),
                 },
                 Tests = (p.GetValue(test) ?? Array.Empty<string>()).Select(t => new HeldOutSpec { Path = t, Read = read }).ToList(),
-                Model = p.GetValue(model), Decision = p.GetValue(decision)!, TargetTpr = p.GetValue(targetTpr),
+                Model = p.GetValue(model), Models = CliModels.Sources, Decision = p.GetValue(decision)!, TargetTpr = p.GetValue(targetTpr),
             };
             if (options.Settings.MaxSaeFeatures < 1 || options.Settings.TopK < 1)
                 throw new Common.UserError("--max-features and --top-k must be at least 1.");

@@ -46,7 +46,7 @@ static class ServeCommand
                 MaxBatch = p.GetValue(maxBatch),
                 BatchWindow = TimeSpan.FromMilliseconds(p.GetValue(window)),
             };
-            using var guard = GuardLoader.Load(p.GetValue(probe)!, p.GetValue(threads));
+            using var guard = GuardLoader.Load(p.GetValue(probe)!, new Probes.GuardLoadOptions { Threads = p.GetValue(threads), Models = CliModels.Sources });
             var app = GuardServer.Build(guard, options);
             try { app.Start(); }
             catch (IOException e)

@@ -57,8 +57,3 @@ public sealed record DumpMeta
 
     public void Save(string dir) => AtomicFile.WriteAllText(Path.Combine(dir, "meta.json"), JsonSerializer.Serialize(this, JsonDefaults.Pretty));
 }
-
-public static class ToolInfo
-{
-    public static string Version => typeof(ToolInfo).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
-}

@@ -90,7 +90,7 @@ public static class AnalysisReport
             ["passes"] = s.Passes,
             ["seed"] = r.Options.Seed,
             ["seconds"] = Math.Round(r.Seconds, 3),
-            ["tool_version"] = Activations.ToolInfo.Version,
+            ["tool_version"] = ToolInfo.Version,
         };
     }
 

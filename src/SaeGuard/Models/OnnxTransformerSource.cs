@@ -25,6 +25,8 @@ public sealed class OnnxTransformerSource : IActivationSource
     public int Width { get; }
     public string Hook => "resid_post";
     public int MaxLength { get; }
+    /// <summary>ONNX Runtime intra-op threads the session runs with.</summary>
+    public int Threads { get; private set; }
     public IReadOnlyDictionary<string, string> Info => _info;
     public int VocabSize => _tokenizer.VocabSize;
     /// <summary>The graph tensor that is captured.</summary>
@@ -73,9 +75,10 @@ public sealed class OnnxTransformerSource : IActivationSource
         var bytes = graph.PrunedTo(_tensor);
         // Held in a using: ONNX Runtime reads the options again after parsing the model, and a
         // SessionOptions that only the native call still uses could be finalized mid-load.
+        Threads = threads > 0 ? threads : Environment.ProcessorCount;
         using var opts = new SessionOptions
         {
-            IntraOpNumThreads = threads > 0 ? threads : Environment.ProcessorCount,
+            IntraOpNumThreads = Threads,
             InterOpNumThreads = 1,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,

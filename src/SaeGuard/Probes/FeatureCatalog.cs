@@ -4,50 +4,6 @@ using SaeGuard.Common;
 
 namespace SaeGuard.Probes;
 
-/// <summary>A token where a feature fired, with a few tokens of context either side.</summary>
-public sealed record TokenExample(string Token, float Value, string Before, string After, string Source);
-
-/// <summary>A prompt with a high pooled value of a feature.</summary>
-public sealed record PromptExample(string Text, float Value, string Label, string Source);
-
-/// <summary>A token where a feature fired: up to <see cref="FeatureCatalog.ContextWindow"/> tokens either side, Tokens[Index] fired.</summary>
-public sealed record TokenContext(int Prompt, List<string> Tokens, int Index, float Value);
-
-/// <summary>Non-zero values of a feature in bins: Counts[i] in [Edges[i], Edges[i+1]).</summary>
-public sealed record ActivationHistogram(double[] Edges, long[] Counts);
-
-/// <summary>Short facts on every SAE feature: how often and how strongly it fires, and where.</summary>
-public sealed record FeatureInfo
-{
-    public int Id { get; init; }
-    public double FiringRate { get; init; }
-    /// <summary>Its top tokens joined, e.g. "bomb, explosives, detonate".</summary>
-    public string Label { get; init; } = "";
-    public double MeanWhenActive { get; init; }
-    public double MaxActivation { get; init; }
-    /// <summary>Power-of-two bins of its non-zero values (null in folders written before it was added).</summary>
-    public ActivationHistogram? Histogram { get; init; }
-    /// <summary>Its strongest tokens in context, strongest first, at most one per prompt.</summary>
-    public List<TokenContext>? Contexts { get; init; }
-}
-
-/// <summary>A feature the probes rely on: its weights, class means and top tokens and prompts.</summary>
-public sealed record FeatureExplanation
-{
-    public int Id { get; init; }
-    public double FiringRate { get; init; }
-    public string Label { get; init; } = "";
-    /// <summary>Weight in the L1 SAE probe (standardised units; 0 = unused).</summary>
-    public double SaeWeight { get; init; }
-    public double SaeTopKWeight { get; init; }
-    /// <summary>v·dⱼ: the dense direction projected on the feature's decoder row.</summary>
-    public double DenseProjection { get; init; }
-    public double MeanHarmful { get; init; }
-    public double MeanBenign { get; init; }
-    public List<TokenExample> TopTokens { get; init; } = new();
-    public List<PromptExample> TopPrompts { get; init; } = new();
-}
-
 /// <summary>features.json of a probe folder.</summary>
 public sealed record FeatureCatalog
 {
@@ -58,6 +14,16 @@ public sealed record FeatureCatalog
     /// <summary>Tokens kept on each side of a context's firing token.</summary>
     public const int ContextWindow = 5;
 
+    /// <summary>The feature with this id, or null.</summary>
+    public FeatureInfo? Get(int id) => id >= 0 && id < Features.Count && Features[id].Id == id ? Features[id] : Features.FirstOrDefault(f => f.Id == id);
+
+    /// <summary>The catalog with every feature's (and explanation's) decision weight set from <paramref name="weights"/>.</summary>
+    public FeatureCatalog WithWeights(double[] weights) => this with
+    {
+        Features = Features.Select(f => f with { Weight = f.Id >= 0 && f.Id < weights.Length ? weights[f.Id] : 0 }).ToList(),
+        Explained = Explained.Select(f => f with { Weight = f.Id >= 0 && f.Id < weights.Length ? weights[f.Id] : 0 }).ToList(),
+    };
+
     public static FeatureCatalog Load(string path)
     {
         if (!File.Exists(path)) throw new UserError($"Probe folder is missing '{path}'.");
@@ -66,9 +32,14 @@ public sealed record FeatureCatalog
     }
 
     /// <param name="tokenText">Token id → text.</param>
+    /// <param name="decision">The probe whose <see cref="FeatureWeights">weights</see> are recorded as "weight".</param>
     public static FeatureCatalog Build(PromptFeatures f, IReadOnlyList<LabelledPrompt> prompts, Func<int, string> tokenText,
-        LinearProbe sae, LinearProbe topk, HybridExplainer hybrid, int maxExplained = 64, int examples = 6)
+        IReadOnlyDictionary<string, LinearProbe> probes, HybridExplainer hybrid, string decision, int maxExplained = 64, int examples = 6)
     {
+        var sae = probes[ProbeKinds.Sae];
+        var topk = probes[ProbeKinds.SaeTopK];
+        var saeW = FeatureWeights.Of(probes, hybrid, ProbeKinds.Sae);
+        var topkW = FeatureWeights.Of(probes, hybrid, ProbeKinds.SaeTopK);
         var stats = f.Stats ?? throw new InvalidOperationException("Feature statistics were not collected.");
         var features = Enumerable.Range(0, f.M).Select(j => new FeatureInfo
         {
@@ -109,12 +80,12 @@ public sealed record FeatureCatalog
             explained.Add(new FeatureExplanation
             {
                 Id = j, FiringRate = features[j].FiringRate, Label = features[j].Label,
-                SaeWeight = sae.W[j], SaeTopKWeight = topk.W[j], DenseProjection = hybrid.Projection[j],
+                SaeWeight = saeW[j], SaeTopKWeight = topkW[j], DenseProjection = hybrid.Projection[j],
                 MeanHarmful = nH == 0 ? 0 : sumH / nH, MeanBenign = nB == 0 ? 0 : sumB / nB,
                 TopTokens = topTokens, TopPrompts = topPrompts,
             });
         }
-        return new FeatureCatalog { Features = features, Explained = explained };
+        return new FeatureCatalog { Features = features, Explained = explained }.WithWeights(FeatureWeights.Of(probes, hybrid, decision));
     }
 
     static List<TokenContext> Contexts(TokenHit[] top, int[][] tokenIds, Func<int, string> tokenText) =>
@@ -134,26 +105,4 @@ public sealed record FeatureCatalog
         token.StartsWith("##") ? token[2..] : token.Replace('▁', ' ').Replace('Ġ', ' ').Trim();
 
     static string Clip(string s, int n) => s.Length <= n ? s : s[..n] + "…";
-}
-
-/// <summary>Joins tokens back into readable text (WordPiece "##" pieces glue to the previous token).</summary>
-public static class TokenJoin
-{
-    public static string Join(IEnumerable<string> tokens, bool continuing = false)
-    {
-        var sb = new StringBuilder();
-        bool first = true;
-        foreach (var t in tokens)
-        {
-            if (t.StartsWith("##")) sb.Append(t, 2, t.Length - 2);
-            else if (t.StartsWith('▁') || t.StartsWith('Ġ')) sb.Append(' ').Append(t, 1, t.Length - 1);
-            else
-            {
-                if (!first || continuing) sb.Append(' ');
-                sb.Append(t);
-            }
-            first = false;
-        }
-        return sb.ToString();
-    }
 }

@@ -3,37 +3,14 @@ using SaeGuard.Sae;
 
 namespace SaeGuard.Probes;
 
-/// <summary>An SAE feature's share of one prompt's logit.</summary>
-public sealed record FeatureContribution(int Id, double Contribution, float Activation, string Label);
-
-/// <summary>One token of a scored prompt with the activations of the result's top features (same order).</summary>
-public sealed record TokenActivation(string Token, float[] Activations);
-
-public sealed record GuardResult
+/// <summary>How to open a probe folder's model.</summary>
+public sealed record GuardLoadOptions
 {
-    public string Text { get; init; } = "";
-    /// <summary>P(harmful) from the probe.</summary>
-    public double Score { get; init; }
-    /// <summary>"harmful" when Score ≥ Threshold, else "benign".</summary>
-    public string Label { get; init; } = "";
-    public double Threshold { get; init; }
-    public string Probe { get; init; } = "";
-    /// <summary>Features with the largest |contribution| to the logit, largest first.</summary>
-    public IReadOnlyList<FeatureContribution> TopFeatures { get; init; } = Array.Empty<FeatureContribution>();
-    /// <summary>Hybrid/dense: the part of the logit the SAE does not explain.</summary>
-    public double? Residual { get; init; }
-    public IReadOnlyList<TokenActivation>? Tokens { get; init; }
-}
-
-public sealed record ScoreOptions
-{
-    /// <summary>sae, sae_topk, dense or hybrid; null = the probe folder's decision.</summary>
-    public string? Probe { get; init; }
-    /// <summary>Overrides the stored threshold.</summary>
-    public double? Threshold { get; init; }
-    public int TopFeatures { get; init; } = 5;
-    /// <summary>Also return each token's activations of the top features.</summary>
-    public bool IncludeTokens { get; init; }
+    /// <summary>Overrides the model recorded in probe.json (e.g. the ONNX file moved).</summary>
+    public string? Model { get; init; }
+    /// <summary>Model threads (0 = the runtime's default).</summary>
+    public int Threads { get; init; }
+    public Models.ModelSources Models { get; init; } = SaeGuard.Models.ModelSources.BuiltIn;
 }
 
 /// <summary>
@@ -56,15 +33,17 @@ public sealed class GuardClassifier : IDisposable
 
     GuardClassifier(string dir, ProbeManifest manifest, FeatureCatalog catalog, SaeModel sae, Dictionary<string, LinearProbe> probes, TextFeaturizer featurizer)
     {
-        Directory = dir; Manifest = manifest; Catalog = catalog; Sae = sae; Probes = probes; _featurizer = featurizer;
+        Directory = dir; Manifest = manifest; Sae = sae; Probes = probes; _featurizer = featurizer;
         Hybrid = new HybridExplainer(probes[ProbeKinds.Dense], sae);
+        // recomputed from the probes, so the weight has one definition whatever wrote features.json
+        Catalog = catalog.WithWeights(FeatureWeights.Of(probes, Hybrid, manifest.Decision));
         _labels = new string[sae.DSae];
         foreach (var f in catalog.Features) if (f.Id >= 0 && f.Id < _labels.Length) _labels[f.Id] = f.Label;
     }
 
-    /// <param name="model">Overrides the model recorded in probe.json (e.g. the ONNX file moved).</param>
-    public static GuardClassifier Load(string probeDir, string? model = null)
+    public static GuardClassifier Load(string probeDir, GuardLoadOptions? options = null)
     {
+        var o = options ?? new GuardLoadOptions();
         var m = ProbeManifest.Load(probeDir);
         var sae = SaeLensFormat.Load(Path.Combine(probeDir, m.Sae));
         if (sae.DIn != m.D || sae.DSae != m.DSae)
@@ -80,7 +59,7 @@ public sealed class GuardClassifier : IDisposable
         foreach (var k in ProbeKinds.All)
             if (!m.Probes.ContainsKey(k)) throw new UserError($"'{probeDir}/{ProbeManifest.FileName}' has no entry for the '{k}' probe.");
         var catalog = FeatureCatalog.Load(Path.Combine(probeDir, m.Features));
-        var source = ProbeSource.Open(model ?? m.Model, m.Layer, m.MaxLength, m.HookTensor, m.ModelSha256);
+        var source = ProbeSource.Open(o.Models, o.Model ?? m.Model, m.Layer, m.MaxLength, m.HookTensor, m.ModelSha256, o.Threads);
         try
         {
             var featurizer = new TextFeaturizer(source, sae, PoolingNames.Parse(m.Pooling), m.ActsDtype == "f16");
@@ -98,6 +77,7 @@ public sealed class GuardClassifier : IDisposable
 
     public GuardResult Score(string text, ScoreOptions? options = null) => Score(new[] { text }, options)[0];
 
+    /// <summary>Scores texts; each text is tokenized and run through the model once.</summary>
     public IReadOnlyList<GuardResult> Score(IReadOnlyList<string> texts, ScoreOptions? options = null)
     {
         var o = options ?? new ScoreOptions();
@@ -110,32 +90,64 @@ public sealed class GuardClassifier : IDisposable
         var c = new double[f.M];
         for (int i = 0; i < texts.Count; i++)
         {
-            var codes = f.CodeRow(i);
-            double? residual = null;
-            if (kind is ProbeKinds.Dense or ProbeKinds.Hybrid)
-            {
-                Hybrid.Contributions(codes, c);
-                residual = Hybrid.Residual(f.DenseRow(i), codes);
-            }
-            else Probes[kind].Contributions(codes, c);
-            var top = Enumerable.Range(0, f.M).Where(j => c[j] != 0).OrderByDescending(j => Math.Abs(c[j])).ThenBy(j => j)
-                .Take(o.TopFeatures).Select(j => new FeatureContribution(j, c[j], f.Codes[i * f.M + j], FeatureLabel(j))).ToList();
-            IReadOnlyList<TokenActivation>? tokens = null;
-            if (o.IncludeTokens)
-            {
-                var ids = f.TokenIds[i];
-                var tc = f.TokenCodes![i];
-                tokens = ids.Select((id, t) => new TokenActivation(_featurizer.Source.TokenText(id),
-                    top.Select(ft => tc[t * f.M + ft.Id]).ToArray())).ToList();
-            }
+            double? residual = Contributions(kind, f, i, c);
+            var top = TopContributions(c, f.CodeRow(i), o.TopFeatures);
+            var tok = f.Tokenized![i];
             results[i] = new GuardResult
             {
                 Text = texts[i], Score = scores[i], Threshold = threshold, Probe = kind,
-                Label = scores[i] >= threshold ? Data.Labels.Harmful : Data.Labels.Benign,
-                TopFeatures = top, Residual = residual, Tokens = tokens,
+                Label = Data.Labels.ForScore(scores[i], threshold),
+                TopFeatures = top, Residual = residual,
+                Tokens = o.IncludeTokens ? TopTokenActivations(f, i, top) : null,
+                TokenCount = tok.Length, TokensTruncated = tok.Truncated,
             };
         }
         return results;
+    }
+
+    /// <summary>
+    /// The activations of <paramref name="features"/> on every token of <paramref name="text"/>
+    /// (special tokens included, flagged), from the activations scoring pools.
+    /// </summary>
+    public TokenTrace Explain(string text, IReadOnlyList<int> features)
+    {
+        foreach (var id in features)
+            if (id < 0 || id >= Sae.DSae)
+                throw new ArgumentOutOfRangeException(nameof(features), $"feature {id} is outside [0, {Sae.DSae}).");
+        var (tok, codes) = _featurizer.TokenCodes(text);
+        int m = Sae.DSae;
+        var tokens = new TokenActivation[tok.Length];
+        for (int t = 0; t < tokens.Length; t++)
+            tokens[t] = new TokenActivation(Source.TokenText(tok.Ids[t]), features.Select(j => codes[t * m + j]).ToArray(), tok.IsSpecial[t]);
+        return new TokenTrace(features.ToArray(), tokens, tok.Truncated);
+    }
+
+    /// <summary>Fills c with each feature's logit term for text i; returns the SAE residual (hybrid/dense).</summary>
+    double? Contributions(string kind, PromptFeatures f, int i, double[] c)
+    {
+        var codes = f.CodeRow(i);
+        if (kind is ProbeKinds.Dense or ProbeKinds.Hybrid)
+        {
+            Hybrid.Contributions(codes, c);
+            return Hybrid.Residual(f.DenseRow(i), codes);
+        }
+        Probes[kind].Contributions(codes, c);
+        return null;
+    }
+
+    List<FeatureContribution> TopContributions(double[] c, ReadOnlySpan<float> codes, int n)
+    {
+        var order = Enumerable.Range(0, c.Length).Where(j => c[j] != 0).OrderByDescending(j => Math.Abs(c[j])).ThenBy(j => j).Take(n).ToArray();
+        var top = new List<FeatureContribution>(order.Length);
+        foreach (var j in order) top.Add(new FeatureContribution(j, c[j], codes[j], FeatureLabel(j)));
+        return top;
+    }
+
+    List<TokenActivation> TopTokenActivations(PromptFeatures f, int i, IReadOnlyList<FeatureContribution> top)
+    {
+        var ids = f.TokenIds[i];
+        var tc = f.TokenCodes![i];
+        return ids.Select((id, t) => new TokenActivation(Source.TokenText(id), top.Select(ft => tc[t * f.M + ft.Id]).ToArray())).ToList();
     }
 
     public void Dispose() => _featurizer.Source.Dispose();

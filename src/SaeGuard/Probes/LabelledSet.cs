@@ -138,7 +138,7 @@ public static class LabelledSet
         return (kept, report);
     }
 
-    public static string LabelName(int label) => label == 1 ? Labels.Harmful : Labels.Benign;
+    public static string LabelName(int label) => Labels.FromInt(label);
 
     /// <summary>Token-length bins about 20% wide (1, 2, 3, 4, 5, 6, 7–8, 9–10, …).</summary>
     public static int LengthBin(int tokens) => (int)Math.Floor(Math.Log(Math.Max(1, tokens)) / Math.Log(1.2));

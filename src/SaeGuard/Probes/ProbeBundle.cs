@@ -29,7 +29,7 @@ public sealed record ProbeManifest
     public const string SaeFolder = "sae";
 
     public int FormatVersion { get; init; } = 1;
-    public string ToolVersion { get; init; } = Activations.ToolInfo.Version;
+    public string ToolVersion { get; init; } = ToolInfo.Version;
     public string CreatedUtc { get; init; } = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ");
     /// <summary>"minilm" (built in) or the model file's path.</summary>
     public string Model { get; init; } = "";

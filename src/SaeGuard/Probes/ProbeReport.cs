@@ -101,12 +101,11 @@ public static class ProbeReport
         }
 
         sb.Append($"<h2>Features the SAE probes use ({catalog.Explained.Count})</h2>")
-          .Append("<p class=\"muted\">Weight = L1 SAE probe weight in standardised units (top-k weight when the L1 probe does not use it); v·d = the dense probe's direction on the feature's decoder row (its hybrid attribution per unit of activation). Firing rate over the training prompts' tokens.</p>");
+          .Append($"<p class=\"muted\">Weight = the change of the decision probe's ({E(m.Decision)}) logit per unit of the feature's pooled activation, the number the feature browser shows as probe weight; SAE L1 and SAE top-k weights in the same units (0 = unused); v·d = the dense probe's direction on the feature's decoder row (its hybrid attribution per unit of activation). Firing rate over the training prompts' tokens.</p>");
         foreach (var f in catalog.Explained)
         {
-            double w = f.SaeWeight != 0 ? f.SaeWeight : f.SaeTopKWeight;
             sb.Append($"<div class=\"feat\"><h3>#{f.Id} <span class=\"muted\">{E(f.Label)}</span></h3>")
-              .Append($"<p>weight <b>{F(w, 3)}</b>{(f.SaeWeight == 0 ? " (top-k)" : "")} · v·d {F(f.DenseProjection, 3)} · firing rate {F(100 * f.FiringRate, 2)}% · mean pooled value harmful {F(f.MeanHarmful, 4)} vs benign {F(f.MeanBenign, 4)}</p>");
+              .Append($"<p>weight <b>{F(f.Weight, 3)}</b> · SAE L1 {F(f.SaeWeight, 3)} · SAE top-k {F(f.SaeTopKWeight, 3)} · v·d {F(f.DenseProjection, 3)} · firing rate {F(100 * f.FiringRate, 2)}% · mean pooled value harmful {F(f.MeanHarmful, 4)} vs benign {F(f.MeanBenign, 4)}</p>");
             if (f.TopTokens.Count > 0)
             {
                 sb.Append("<p><b>Top tokens</b></p><ul>");

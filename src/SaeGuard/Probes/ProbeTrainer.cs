@@ -27,6 +27,8 @@ public sealed record ProbeOptions
     /// <summary>The stored threshold is the one giving this TPR on out-of-fold training scores.</summary>
     public double TargetTpr { get; init; } = 0.95;
     public int TopTokens { get; init; } = 8;
+    /// <summary>Opens the model for held-out text files (the CLI adds GGUF).</summary>
+    public ModelSources Models { get; init; } = ModelSources.BuiltIn;
 }
 
 /// <summary>
@@ -92,13 +94,13 @@ public static class ProbeTrainer
             foreach (var spec in o.Tests)
             {
                 var set = HeldOutSets.Load(spec, rules, meta, sae, o.Pooling,
-                    () => featurizer ??= new TextFeaturizer(ProbeSource.Open(model, meta), sae, o.Pooling, meta.Dtype == "f16"));
+                    () => featurizer ??= new TextFeaturizer(ProbeSource.Open(o.Models, model, meta), sae, o.Pooling, meta.Dtype == "f16"));
                 tests.Add(HeldOutSets.Evaluate(set, final, thresholds));
             }
         }
         finally { featurizer?.Source.Dispose(); }
 
-        var catalog = FeatureCatalog.Build(features, prompts, dumps[0].TokenText, final[ProbeKinds.Sae], final[ProbeKinds.SaeTopK], hybrid);
+        var catalog = FeatureCatalog.Build(features, prompts, dumps[0].TokenText, final, hybrid, decision);
         var metrics = new ProbeMetricsFile
         {
             NPerClass = nPer, Folds = o.Folds, Pooling = o.Pooling.Name(), Seed = o.Seed,
@@ -214,12 +216,12 @@ public static class ProbeTrainer
 /// <summary>Opens the model a probe (or its training activations) came from.</summary>
 public static class ProbeSource
 {
-    public static IActivationSource Open(string model, DumpMeta meta) =>
-        Open(model, meta.Layer, meta.MaxLength, meta.Extra?.GetValueOrDefault("hook_tensor"), meta.ModelSha256);
+    public static IActivationSource Open(ModelSources models, string model, DumpMeta meta, int threads = 0) =>
+        Open(models, model, meta.Layer, meta.MaxLength, meta.Extra?.GetValueOrDefault("hook_tensor"), meta.ModelSha256, threads);
 
-    public static IActivationSource Open(string model, int layer, int maxLength, string? hookTensor, string? expectedSha256)
+    public static IActivationSource Open(ModelSources models, string model, int layer, int maxLength, string? hookTensor, string? expectedSha256, int threads = 0)
     {
-        var source = BuiltInModels.Open(model, layer, maxLength: maxLength > 0 ? maxLength : null, hookTensor: hookTensor);
+        var source = models.Open(new ModelRequest(model, layer) { Threads = threads, MaxLength = maxLength > 0 ? maxLength : null, HookTensor = hookTensor });
         if (!string.IsNullOrEmpty(expectedSha256) && !string.IsNullOrEmpty(source.ModelSha256) && source.ModelSha256 != expectedSha256)
         {
             source.Dispose();

@@ -21,8 +21,10 @@ public sealed class PromptFeatures
     public required int[][] TokenIds { get; init; }
     /// <summary>Firing rates and top tokens over these prompts' tokens (when collected).</summary>
     public FeatureTokenStats? Stats { get; init; }
-    /// <summary>Per prompt, its tokens' SAE codes [tokens, M] (when asked for).</summary>
+    /// <summary>Per prompt, its ordinary tokens' SAE codes [tokens, M] (when asked for).</summary>
     public float[][]? TokenCodes { get; init; }
+    /// <summary>Prompts given as text: how each was tokenized (special tokens included).</summary>
+    public IReadOnlyList<TokenizedText>? Tokenized { get; init; }
 
     public ReadOnlySpan<float> DenseRow(int i) => Dense.AsSpan(i * D, D);
     public ReadOnlySpan<float> CodeRow(int i) => Codes.AsSpan(i * M, M);
@@ -118,6 +120,18 @@ public sealed class TextFeaturizer
 
     public IActivationSource Source => _source;
 
+    /// <summary>
+    /// The SAE codes [tokens, M] of every token of <paramref name="text"/>, special ones included,
+    /// from the same (f16-rounded when trained on f16) activations scoring pools.
+    /// </summary>
+    public (TokenizedText Tokens, float[] Codes) TokenCodes(string text)
+    {
+        var tok = _source.Tokenize(text);
+        var acts = _source.Run(new[] { tok })[0];
+        if (_roundToF16) for (int i = 0; i < acts.Length; i++) acts[i] = (float)(Half)acts[i];
+        return (tok, _sae.Encode(acts, tok.Length));
+    }
+
     public PromptFeatures Run(IReadOnlyList<string> texts, bool keepTokenCodes = false, int topTokens = 0, ProgressBar? bar = null)
     {
         int d = _source.Width, m = _sae.DSae;
@@ -158,7 +172,7 @@ public sealed class TextFeaturizer
         return new PromptFeatures
         {
             Count = texts.Count, D = d, M = m, Dense = dense.Finish(), Codes = codes.Finish(),
-            TokenIds = tokenIds, Stats = stats, TokenCodes = tokenCodes,
+            TokenIds = tokenIds, Stats = stats, TokenCodes = tokenCodes, Tokenized = toks,
         };
     }
 }

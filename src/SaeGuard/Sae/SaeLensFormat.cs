@@ -57,7 +57,7 @@ public static class SaeLensFormat
                 ["dataset_path"] = c.Metadata.Dataset,
                 ["training_tokens"] = c.Metadata.TrainingTokens,
                 ["sae_lens_training_version"] = null,
-                ["tool"] = "saeguard " + Activations.ToolInfo.Version,
+                ["tool"] = "saeguard " + ToolInfo.Version,
             },
             ["model_name"] = c.Metadata.ModelName,
             ["hook_name"] = c.Metadata.HookName,

@@ -34,7 +34,7 @@ public class DataCommandTests
         var (code, stdout, err) = CliHarness.Run("data", "stats", "--input", path, "--format", "self-instruct", "--json");
         Assert.True(code == 0, err);
         using var doc = JsonDocument.Parse(stdout);
-        var counter = TokenCounter.ForModel();
+        var counter = TestTokenCounters.MiniLm();
         var docs = CorpusReader.Read(path, new CorpusReadOptions { Format = "self-instruct" }).ToList();
         Assert.Equal(175, doc.RootElement.GetProperty("examples").GetInt64());
         Assert.Equal(docs.Sum(d => (long)counter.Count(d.Text)), doc.RootElement.GetProperty("tokens").GetInt64());

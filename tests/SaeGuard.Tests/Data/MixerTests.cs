@@ -7,7 +7,7 @@ namespace SaeGuard.Tests.Data;
 
 public class MixerTests
 {
-    static readonly Lazy<TokenCounter> MiniLm = new(() => TokenCounter.ForModel());
+    static readonly Lazy<TokenCounter> MiniLm = new(() => TestTokenCounters.MiniLm());
 
     static MixSource Source(string name, double share, string format, params string[] parts) => new()
     {
@@ -179,7 +179,7 @@ public class MixerTests
         var serial = texts.Select(c.Count).ToArray();
         Assert.Equal(serial, c.CountAll(texts, threads: 4));
         Assert.Equal(serial, c.CountAll(texts, threads: 1));
-        var capped = TokenCounter.ForModel(maxLength: 256);
+        var capped = TestTokenCounters.MiniLm(maxLength: 256);
         Assert.Equal(serial.Select(n => Math.Min(n, 256)), texts.Select(capped.Count));
         Assert.Contains(serial, n => n > 256);
     }

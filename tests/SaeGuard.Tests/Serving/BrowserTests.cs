@@ -32,7 +32,7 @@ public class BrowserTests
         File.WriteAllText(reports["report.html"], "<html><body><h1>Activation report</h1></body></html>");
         int port = FreePort();
         var baseUrl = $"http://127.0.0.1:{port}";
-        using var server = ServeProcess.Start(_f.GuardDir, baseUrl, reports.Path);
+        using var server = ServeProcess.Start(_f.ProbeDir, baseUrl, reports.Path);
         await server.WaitUntilHealthy(TimeSpan.FromSeconds(120));
 
         var shots = Path.Combine(AppContext.BaseDirectory, "screenshots");
@@ -77,9 +77,9 @@ public class BrowserTests
         await Assertions.Expect(tokens).ToHaveCountAsync(ordinary.Count);
         var shown = await tokens.EvaluateAllAsync<string[]>("els => els.map(e => e.dataset.activation)");
         for (int i = 0; i < ordinary.Count; i++)
-            Assert.Equal(ordinary[i].Activation, double.Parse(shown[i], CultureInfo.InvariantCulture), 3);
+            Assert.Equal(ordinary[i].Activations[0], double.Parse(shown[i], CultureInfo.InvariantCulture), 3);
         var active = page.Locator("#tokens .tok.active");
-        Assert.Equal(ordinary.Count(t => t.Activation > 0), await active.CountAsync());
+        Assert.Equal(ordinary.Count(t => t.Activations[0] > 0), await active.CountAsync());
         Assert.True(await active.CountAsync() > 0);
         var background = await active.First.EvaluateAsync<string>("e => getComputedStyle(e).backgroundColor");
         Assert.Matches(@"^rgba?\(255, 122, 0", background);
@@ -97,12 +97,12 @@ public class BrowserTests
         await rows.First.Locator("a.feature-link").ClickAsync();
         await Assertions.Expect(page.Locator("#feature-title")).ToHaveTextAsync($"Feature #{top} — {feature.Label}");
         Assert.EndsWith($"#/feature/{top}", page.Url);
-        await Assertions.Expect(page.Locator("#histogram rect.hbar")).ToHaveCountAsync(feature.Histogram.Counts.Count);
+        await Assertions.Expect(page.Locator("#histogram rect.hbar")).ToHaveCountAsync(feature.Histogram!.Counts.Length);
         var contexts = page.Locator("#contexts li");
-        await Assertions.Expect(contexts).ToHaveCountAsync(feature.TopContexts.Count);
-        for (int i = 0; i < feature.TopContexts.Count; i++)
+        await Assertions.Expect(contexts).ToHaveCountAsync(feature.Contexts!.Count);
+        for (int i = 0; i < feature.Contexts.Count; i++)
         {
-            var ctx = feature.TopContexts[i];
+            var ctx = feature.Contexts[i];
             var hit = contexts.Nth(i).Locator(".tok.hit");
             await Assertions.Expect(hit).ToHaveCountAsync(1);
             await Assertions.Expect(hit).ToHaveTextAsync(ctx.Tokens[ctx.Index].Replace("##", ""));
@@ -118,7 +118,7 @@ public class BrowserTests
             .Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToList();
         Assert.Equal(50, rates.Count);
         Assert.Equal(rates.OrderByDescending(r => r), rates);
-        Assert.Equal(_f.Catalog.List().Max(f => f.FiringRate), rates[0], 9);
+        Assert.Equal(_f.Catalog.Features.Max(f => f.FiringRate), rates[0], 9);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "browser-features.png"), FullPage = true });
 
         Assert.True(problems.Count == 0, string.Join("\n", problems));

@@ -1,13 +1,14 @@
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using SaeGuard.Extensions.AI;
+using SaeGuard.Probes;
 using SaeGuard.Serving;
 
 namespace SaeGuard.Tests.Serving;
 
 /// <summary>
 /// SaeGuardChatClient in front of an inner client that records what reaches it, on the project's
-/// own in-process guard (the fixture's MiniLM + k-means-dictionary SAE + logistic head).
+/// served probe folder (<see cref="GuardFixture"/>).
 /// </summary>
 [Collection("Guard")]
 public class ChatMiddlewareTests
@@ -66,7 +67,7 @@ public class ChatMiddlewareTests
         Assert.Equal(ChatFinishReason.ContentFilter, blocked.FinishReason);
         var expected = _f.Scorer.Score(new[] { Harmful })[0];
         Assert.Equal(expected.Score, (double)blocked.AdditionalProperties![SaeGuardProperties.Score]!, 9);
-        Assert.True(expected.Score >= 0.5);
+        Assert.True(expected.Score >= _f.Scorer.Info.Threshold);
         Assert.Equal("harmful", blocked.AdditionalProperties[SaeGuardProperties.Label]);
         Assert.Equal(true, blocked.AdditionalProperties[SaeGuardProperties.Blocked]);
         var features = (IReadOnlyList<FeatureContribution>)blocked.AdditionalProperties[SaeGuardProperties.Features]!;
@@ -80,7 +81,7 @@ public class ChatMiddlewareTests
         Assert.Equal(ChatFinishReason.Stop, passed.FinishReason);
         Assert.Equal(false, passed.AdditionalProperties![SaeGuardProperties.Flagged]);
         Assert.Equal(false, passed.AdditionalProperties[SaeGuardProperties.Blocked]);
-        Assert.True((double)passed.AdditionalProperties[SaeGuardProperties.Score]! < 0.5);
+        Assert.True((double)passed.AdditionalProperties[SaeGuardProperties.Score]! < _f.Scorer.Info.Threshold);
     }
 
     [Fact]
@@ -100,7 +101,7 @@ public class ChatMiddlewareTests
             var r = await client.GetResponseAsync(new[] { new ChatMessage(ChatRole.User, d.Text) });
             bool blocked = (bool)r.AdditionalProperties![SaeGuardProperties.Blocked]!;
             // blocked exactly when the guard's score reaches the threshold, and then the inner client is not called
-            Assert.Equal(_f.Scorer.Score(new[] { d.Text })[0].Score >= 0.5, blocked);
+            Assert.Equal(_f.Scorer.Score(new[] { d.Text })[0].Score >= _f.Scorer.Info.Threshold, blocked);
             Assert.Equal(blocked ? callsBefore : callsBefore + 1, inner.Calls.Count);
             if (d.Label == "harmful" && blocked) harmfulBlocked++;
             if (d.Label == "benign" && !blocked) benignPassed++;

@@ -1,44 +1,59 @@
+using SaeGuard.Activations;
 using SaeGuard.Data;
 using SaeGuard.Models;
+using SaeGuard.Probes;
+using SaeGuard.Sae;
 using SaeGuard.Serving;
 using SaeGuard.Tests.Infrastructure;
+using SaeGuard.Tests.Probes;
 
 namespace SaeGuard.Tests.Serving;
 
 /// <summary>
-/// One real guard for the serving tests: built-in MiniLM layer 4, a k-means dictionary TopK SAE
-/// (256 latents, k = 8) over the training prompts' tokens, and a logistic head fitted on
-/// AdvBench (harmful) vs Alpaca (benign) prompts from ../shared/data; 250 + 250 prompts train it,
-/// 100 + 100 others are held out. Also saved as a guard folder for the CLI and browser tests.
+/// The one guard every serving test uses, made the way a user makes it: AdvBench (harmful) and
+/// Alpaca (benign) prompts from ../shared/data extracted with MiniLM layer 4, an exemplar TopK SAE
+/// (256 latents, k = 16; <see cref="TestSaes.Exemplar"/>), <see cref="ProbeTrainer"/> on the
+/// dump, then <see cref="GuardLoader.Load"/> on the probe folder. 200 + 200 prompts train it;
+/// 100 + 100 others are held out.
 /// </summary>
 public sealed class GuardFixture : IDisposable
 {
-    public const int TrainPerClass = 250, HeldOutPerClass = 100;
+    public const int TrainPerClass = 200, HeldOutPerClass = 100, DSae = 256, K = 16;
 
     readonly TempDir _dir = new();
+    public string Acts => _dir["acts"];
+    public string SaeDir => _dir["sae"];
+    public string ProbeDir => _dir["probe"];
+    /// <summary>The model at the probe's layer, for float64 references.</summary>
     public OnnxTransformerSource Source { get; }
-    public BuiltGuard Guard { get; }
-    public SaeGuardScorer Scorer => Guard.Scorer;
-    public FeatureCatalog Catalog => Guard.Catalog;
+    public LoadedGuard Loaded { get; }
+    public ProbeGuard Scorer => (ProbeGuard)Loaded.Scorer;
+    public GuardClassifier Classifier => Scorer.Classifier;
+    public FeatureCatalog Catalog => Loaded.Catalog;
+    public ProbeMetricsFile Metrics { get; }
     public List<DocRecord> Train { get; }
     public List<DocRecord> HeldOut { get; }
-    public string GuardDir { get; }
 
     public GuardFixture()
     {
-        var harmful = CorpusReader.Read(TestPaths.SharedData("advbench", "harmful_behaviors.csv"));
-        var benign = CorpusReader.Read(TestPaths.SharedData("refusal_direction_alpaca", "harmless_train.json")).Take(3000);
-        (Train, HeldOut) = ReferenceGuard.Split(harmful, benign, TrainPerClass, HeldOutPerClass, seed: 0);
+        var harmful = CorpusReader.Read(TestPaths.SharedData("advbench", "harmful_behaviors.csv"), new CorpusReadOptions { FixedLabel = Labels.Harmful })
+            .Take(TrainPerClass + HeldOutPerClass).ToList();
+        var benign = CorpusReader.Read(TestPaths.SharedData("refusal_direction_alpaca", "harmless_train.json"), new CorpusReadOptions { FixedLabel = Labels.Benign })
+            .Take(TrainPerClass + HeldOutPerClass).ToList();
+        Train = harmful.Take(TrainPerClass).Concat(benign.Take(TrainPerClass)).ToList();
+        HeldOut = harmful.Skip(TrainPerClass).Concat(benign.Skip(TrainPerClass)).ToList();
         Source = BuiltInModels.MiniLm(BuiltInModels.MiniLmDefaultLayer, threads: 2);
-        Guard = ReferenceGuard.Build(Source, Train, HeldOut);
-        GuardDir = _dir["guard"];
-        GuardFolder.Save(Guard, GuardDir);
+        Extractor.Run(Source, Train, Acts);
+        SaeLensFormat.Save(TestSaes.Exemplar(ActivationDump.Open(Acts), DSae, K, seed: 1), SaeDir);
+        Metrics = ProbeTrainer.Run(new ProbeOptions { Acts = new[] { Acts }, Sae = SaeDir, Out = ProbeDir }, _ => { });
+        Loaded = GuardLoader.Load(ProbeDir, new GuardLoadOptions { Threads = 2 });
     }
 
     public IEnumerable<DocRecord> HeldOutWith(string label) => HeldOut.Where(d => d.Label == label);
 
     public void Dispose()
     {
+        Loaded.Dispose();
         Source.Dispose();
         _dir.Dispose();
     }

@@ -1,34 +1,10 @@
-using SaeGuard.Models;
 using SaeGuard.Probes;
-using SaeGuard.Serving;
 
 namespace SaeGuard.Tests.Serving;
 
-/// <summary>The guard's building blocks on planted or hand-computed data (no model).</summary>
+/// <summary>The guard's building blocks on hand-computed data (no model).</summary>
 public class GuardMathTests
 {
-    [Fact]
-    public void Logistic_fit_recovers_planted_weights()
-    {
-        var rng = new Random(7);
-        double Normal() => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
-        var x = new List<float[]>();
-        var y = new List<bool>();
-        for (int i = 0; i < 6000; i++)
-        {
-            // feature 2 is constant: it must get weight 0
-            var row = new[] { (float)Normal(), (float)(3 + 2 * Normal()), 1f };
-            double p = LogisticRegression.Sigmoid(0.5 + 2 * row[0] - 0.5 * row[1]);
-            x.Add(row);
-            y.Add(rng.NextDouble() < p);
-        }
-        var (w, b) = LogisticFit.Fit(x, y, l2: 0, iterations: 3000);
-        Assert.InRange(w[0], 1.8, 2.2);
-        Assert.InRange(w[1], -0.6, -0.4);
-        Assert.Equal(0f, w[2]);
-        Assert.InRange(b, 0.2, 0.8);
-    }
-
     [Fact]
     public void Auroc_and_accuracy_match_hand_counts()
     {
@@ -38,54 +14,36 @@ public class GuardMathTests
         Assert.Equal(0.75, BinaryMetrics.Accuracy(new[] { 0.1, 0.4, 0.35, 0.8 }, new[] { 0, 0, 1, 1 }, 0.3), 12);
     }
 
-    [Fact]
-    public void Pooling_skips_special_tokens()
+    [Theory]
+    [InlineData(Pooling.Mean, new float[] { 2, 2, 1 })]
+    [InlineData(Pooling.Max, new float[] { 3, 4, 2 })]
+    [InlineData(Pooling.Last, new float[] { 3, 4, 0 })]
+    public void Pooling_of_a_prompts_ordinary_tokens(Pooling pooling, float[] expected)
     {
-        // 4 tokens × 3 features: [CLS], a, b, [SEP]
-        var codes = new float[] { 9, 9, 9, 1, 0, 2, 3, 4, 0, 9, 9, 9 };
-        var text = new TextCodes(new TokenizedText(new[] { 101, 1, 2, 102 }, new[] { true, false, false, true }, false), codes, 3);
-        Assert.Equal(new float[] { 2, 2, 1 }, TextFeatures.Pool(text, "mean"));
-        Assert.Equal(new float[] { 3, 4, 2 }, TextFeatures.Pool(text, "max"));
-        Assert.Equal(new float[] { 3, 4, 0 }, TextFeatures.Pool(text, "last"));
-        var onlySpecial = new TextCodes(new TokenizedText(new[] { 101, 102 }, new[] { true, true }, false), new float[] { 5, 5, 5, 5, 5, 5 }, 3);
-        Assert.Equal(new float[3], TextFeatures.Pool(onlySpecial, "mean"));
+        // prompt 0 has two ordinary tokens a, b (3 features); prompt 1 has none (only special tokens)
+        var m = new PoolingMatrix(2, 3, pooling, nonNegative: true);
+        m.Add(0, new float[] { 1, 0, 2 });
+        m.Add(0, new float[] { 3, 4, 0 });
+        var pooled = m.Finish();
+        Assert.Equal(expected, pooled[..3]);
+        Assert.Equal(new float[3], pooled[3..]);
     }
 
     [Fact]
-    public void KMeans_dictionary_finds_planted_directions()
+    public void Feature_weight_is_the_logit_change_per_unit_of_pooled_activation()
     {
-        const int d = 16, clusters = 4, perCluster = 200;
-        var rng = new Random(3);
-        var offset = Enumerable.Range(0, d).Select(i => (float)(0.5 * i)).ToArray();
-        var rows = new float[clusters * perCluster * d];
-        var truth = new int[clusters * perCluster];
-        for (int c = 0; c < clusters; c++)
-            for (int p = 0; p < perCluster; p++)
-            {
-                int r = c * perCluster + p;
-                truth[r] = c;
-                for (int i = 0; i < d; i++)
-                    rows[r * d + i] = offset[i] + (i == c ? 5f : i == c + clusters ? -5f : 0f) + (float)(0.3 * (rng.NextDouble() - 0.5));
-            }
-        var sae = KMeansDictionarySae.Build(rows, truth.Length, d, clusters, k: 1, seed: 1, iterations: 15);
-
-        // centred, cluster c sits at +3.75 on axis c, −3.75 on axis c+4 and ±1.25 on the other six
-        // axes (the mean holds the other clusters' shifts): unit direction ±3.75/√37.5 = ±0.612
-        var latentOf = new int[clusters];
-        for (int j = 0; j < clusters; j++)
+        // x' = (x − μ)·s, logit = b + Σ w x': one more unit of feature j adds wⱼ·sⱼ
+        var std = new Standardizer(new float[] { 1, 0, 5 }, new float[] { 0.5f, 2, 0 });
+        var sae = new LinearProbe(std, new[] { 2.0, -1.5, 3.0 }, 0.25, 1);
+        var probes = new Dictionary<string, LinearProbe> { [ProbeKinds.Sae] = sae };
+        var w = FeatureWeights.Of(probes, null!, ProbeKinds.Sae);
+        Assert.Equal(new[] { 1.0, -3.0, 0.0 }, w);
+        var x = new float[] { 2, 1, 7 };
+        for (int j = 0; j < 3; j++)
         {
-            var row = sae.WDec.AsSpan(j * d, d).ToArray();
-            int c = Array.IndexOf(row, row.Max());
-            latentOf[c] = j;
-            Assert.InRange(row[c], 0.60, 0.625);
-            Assert.InRange(row[c + clusters], -0.625, -0.60);
+            var x1 = (float[])x.Clone();
+            x1[j] += 1;
+            Assert.Equal(w[j], sae.Logit(x1) - sae.Logit(x), 6);
         }
-        // every row activates only its own cluster's latent
-        var codes = sae.Encode(rows, truth.Length);
-        for (int r = 0; r < truth.Length; r++)
-            for (int j = 0; j < clusters; j++)
-                Assert.Equal(j == latentOf[truth[r]], codes[r * clusters + j] > 0);
-        Assert.Equal("topk", sae.Config.Architecture);
-        Assert.InRange(sae.BDec[5], offset[5] - 1.25 - 0.05, offset[5] - 1.25 + 0.05); // cluster 1's −5 on axis 5, averaged over 4
     }
 }

@@ -15,7 +15,7 @@ public class ServeCliTests
     {
         foreach (var url in new[] { "http://0.0.0.0:5080", "http://*:5080", "http://192.168.1.4:5080", "http://example.org:80" })
         {
-            var (code, _, err) = CliHarness.Run("serve", "--probe", _f.GuardDir, "--urls", url);
+            var (code, _, err) = CliHarness.Run("serve", "--probe", _f.ProbeDir, "--urls", url);
             Assert.Equal(1, code);
             Assert.Contains("--allow-remote", err);
         }
@@ -30,7 +30,7 @@ public class ServeCliTests
     [InlineData("--report", "/nonexistent/report", "/nonexistent/report")]
     public void Names_bad_options_and_folders(string option, string value, string named)
     {
-        var args = new List<string> { "serve", "--probe", _f.GuardDir };
+        var args = new List<string> { "serve", "--probe", _f.ProbeDir };
         if (option == "--probe") args[2] = value; else args.AddRange(new[] { option, value });
         var (code, _, err) = CliHarness.Run(args.ToArray());
         Assert.Equal(1, code);

@@ -38,7 +38,7 @@ public class ServerApiTests : IAsyncLifetime
         Directory.CreateDirectory(_reports["activation_report"]);
         File.WriteAllBytes(_reports["activation_report/01_firing_rate_hist.png"], PngBytes);
         File.WriteAllText(_reports["feature_stats.npz"], "not served");
-        _app = GuardServer.Build(new LoadedGuard(_f.Scorer, _f.Catalog, _f.GuardDir), Options with { AnalysisReportDir = _reports.Path },
+        _app = GuardServer.Build(new LoadedGuard(_f.Scorer, _f.Catalog, _f.ProbeDir), Options with { AnalysisReportDir = _reports.Path },
             b => b.WebHost.UseTestServer());
         await _app.StartAsync();
         _client = _app.GetTestClient();
@@ -70,7 +70,7 @@ public class ServerApiTests : IAsyncLifetime
         Assert.False(string.IsNullOrWhiteSpace(message));
         Assert.DoesNotContain("   at ", message);
         Assert.DoesNotContain("System.", message);
-        Assert.DoesNotContain(_f.GuardDir, message);
+        Assert.DoesNotContain(_f.ProbeDir, message);
     }
 
     [Fact]
@@ -85,8 +85,8 @@ public class ServerApiTests : IAsyncLifetime
         Assert.Equal(256, i.GetProperty("sae").GetProperty("d_sae").GetInt32());
         Assert.Equal(384, i.GetProperty("sae").GetProperty("d_in").GetInt32());
         Assert.Equal("topk", i.GetProperty("sae").GetProperty("architecture").GetString());
-        Assert.Equal(0.5, i.GetProperty("probe").GetProperty("threshold").GetDouble());
-        Assert.Equal(_f.Guard.Metrics["auroc"], i.GetProperty("probe").GetProperty("metrics").GetProperty("auroc").GetDouble(), 12);
+        Assert.Equal(_f.Scorer.Info.Threshold, i.GetProperty("probe").GetProperty("threshold").GetDouble(), 12);
+        Assert.Equal(_f.Metrics.Hybrid.Auroc, i.GetProperty("probe").GetProperty("metrics").GetProperty("auroc").GetDouble(), 12);
         Assert.Equal(256, i.GetProperty("features").GetInt32());
         Assert.Equal(4, i.GetProperty("limits").GetProperty("max_texts_per_request").GetInt32());
         Assert.Equal("/reports/probe/report.html", i.GetProperty("reports").GetProperty("probe").GetString());
@@ -106,12 +106,13 @@ public class ServerApiTests : IAsyncLifetime
         Assert.Equal(direct.Score, v.GetProperty("score").GetDouble(), 5);
         Assert.Equal(direct.Label, v.GetProperty("label").GetString());
         Assert.Equal("harmful", direct.Label);
-        Assert.Equal(0.5, v.GetProperty("threshold").GetDouble());
+        Assert.Equal(_f.Scorer.Info.Threshold, v.GetProperty("threshold").GetDouble(), 12);
         Assert.False(v.GetProperty("truncated").GetBoolean());
         var feats = v.GetProperty("top_features").EnumerateArray().ToList();
         Assert.Equal(direct.TopFeatures.Select(f => f.Id), feats.Select(f => f.GetProperty("id").GetInt32()));
         Assert.Equal(direct.TopFeatures.Select(f => f.Label), feats.Select(f => f.GetProperty("label").GetString()));
         Assert.Equal(direct.TopFeatures[0].Contribution, feats[0].GetProperty("contribution").GetDouble(), 5);
+        Assert.Equal(direct.TopFeatures[0].Activation, feats[0].GetProperty("activation").GetDouble(), 5);
         Assert.Equal(0, r.GetProperty("truncated_texts").GetInt32());
     }
 
@@ -184,10 +185,10 @@ public class ServerApiTests : IAsyncLifetime
         var w = byWeight.GetProperty("features").EnumerateArray().Select(f => Math.Abs(f.GetProperty("probe_weight").GetDouble())).ToList();
         Assert.Equal(100, w.Count);
         Assert.Equal(w.OrderByDescending(x => x), w);
-        Assert.Equal(_f.Catalog.List().Max(f => Math.Abs(f.ProbeWeight)), w[0], 9);
+        Assert.Equal(_f.Catalog.Features.Max(f => Math.Abs(f.Weight)), w[0], 9);
 
         var byRate = await Json(await _client.GetAsync("/v1/features?sort=firing_rate&order=desc&limit=5&offset=2"), HttpStatusCode.OK);
-        var expected = _f.Catalog.List().OrderByDescending(f => f.FiringRate).ThenBy(f => f.Id).Skip(2).Take(5).Select(f => f.Id);
+        var expected = _f.Catalog.Features.OrderByDescending(f => f.FiringRate).ThenBy(f => f.Id).Skip(2).Take(5).Select(f => f.Id);
         Assert.Equal(expected, byRate.GetProperty("features").EnumerateArray().Select(f => f.GetProperty("id").GetInt32()));
 
         await AssertError(await _client.GetAsync("/v1/features?sort=name"), HttpStatusCode.BadRequest, "invalid_sort");
@@ -198,18 +199,19 @@ public class ServerApiTests : IAsyncLifetime
     [Fact]
     public async Task Feature_page_data_and_unknown_ids()
     {
-        int id = _f.Catalog.List().OrderByDescending(f => f.ProbeWeight).First().Id;
+        int id = _f.Catalog.Features.OrderByDescending(f => f.Weight).First().Id;
         var expected = _f.Catalog.Get(id)!;
         var f = await Json(await _client.GetAsync($"/v1/features/{id}"), HttpStatusCode.OK);
         Assert.Equal(id, f.GetProperty("id").GetInt32());
         Assert.Equal(expected.Label, f.GetProperty("label").GetString());
         Assert.Equal(expected.FiringRate, f.GetProperty("firing_rate").GetDouble(), 12);
-        Assert.Equal(expected.ProbeWeight, f.GetProperty("probe_weight").GetDouble(), 6);
-        Assert.Equal(expected.Histogram.Counts, f.GetProperty("histogram").GetProperty("counts").EnumerateArray().Select(c => c.GetInt64()));
+        Assert.Equal(expected.Weight, f.GetProperty("probe_weight").GetDouble(), 12);
+        Assert.Equal(expected.Histogram!.Counts, f.GetProperty("histogram").GetProperty("counts").EnumerateArray().Select(c => c.GetInt64()));
         var ctx = f.GetProperty("top_contexts")[0];
-        Assert.Equal(expected.TopContexts[0].Tokens, ctx.GetProperty("tokens").EnumerateArray().Select(t => t.GetString()));
-        Assert.Equal(expected.TopContexts[0].Index, ctx.GetProperty("index").GetInt32());
-        Assert.Equal(expected.TopContexts[0].Activation, ctx.GetProperty("activation").GetDouble(), 5);
+        Assert.Equal(expected.Contexts![0].Tokens, ctx.GetProperty("tokens").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal(expected.Contexts[0].Index, ctx.GetProperty("index").GetInt32());
+        Assert.Equal(expected.Contexts[0].Prompt, ctx.GetProperty("doc_id").GetInt32());
+        Assert.Equal(expected.Contexts[0].Value, ctx.GetProperty("activation").GetDouble(), 5);
 
         await AssertError(await _client.GetAsync("/v1/features/99999"), HttpStatusCode.NotFound, "unknown_feature");
         await AssertError(await _client.GetAsync("/v1/features/256"), HttpStatusCode.NotFound, "unknown_feature");
@@ -228,8 +230,11 @@ public class ServerApiTests : IAsyncLifetime
         var tokens = auto.GetProperty("tokens").EnumerateArray().ToList();
         Assert.Equal(direct.Tokens.Select(t => t.Token), tokens.Select(t => t.GetProperty("token").GetString()));
         for (int i = 0; i < tokens.Count; i++)
-            Assert.Equal(direct.Tokens[i].Activation, tokens[i].GetProperty("activation").GetDouble(), 5);
-        Assert.Equal(direct.Tokens.Max(t => t.Activation), auto.GetProperty("max_activation").GetDouble(), 5);
+        {
+            Assert.Equal(direct.Tokens[i].Activations[0], tokens[i].GetProperty("activation").GetDouble(), 5);
+            Assert.Equal(direct.Tokens[i].IsSpecial, tokens[i].GetProperty("is_special").GetBoolean());
+        }
+        Assert.Equal(direct.Tokens.Max(t => t.Activations[0]), auto.GetProperty("max_activation").GetDouble(), 5);
         Assert.Equal(_f.Catalog.Get(top)!.Label, auto.GetProperty("label").GetString());
 
         var chosen = await Json(await Post("/v1/explain", JsonSerializer.Serialize(new { text, feature = 7 })), HttpStatusCode.OK);
@@ -245,7 +250,7 @@ public class ServerApiTests : IAsyncLifetime
         var probe = await _client.GetAsync("/reports/probe/report.html");
         Assert.Equal(HttpStatusCode.OK, probe.StatusCode);
         Assert.Equal("text/html", probe.Content.Headers.ContentType?.MediaType);
-        Assert.Contains("Probe report", await probe.Content.ReadAsStringAsync());
+        Assert.Contains("SaeGuard probe report", await probe.Content.ReadAsStringAsync());
         var png = await _client.GetAsync("/reports/analysis/activation_report/01_firing_rate_hist.png");
         Assert.Equal(HttpStatusCode.OK, png.StatusCode);
         Assert.Equal("image/png", png.Content.Headers.ContentType?.MediaType);
@@ -322,7 +327,7 @@ public class ServerApiTests : IAsyncLifetime
     {
         public GuardInfo Info => inner.Info;
         public IReadOnlyList<GuardVerdict> Score(IReadOnlyList<string> texts) => throw new InvalidOperationException("secret /srv/model/path failed");
-        public TokenActivations Explain(string text, int featureId) => inner.Explain(text, featureId);
+        public SaeGuard.Probes.TokenTrace Explain(string text, int featureId) => inner.Explain(text, featureId);
     }
 
     /// <summary>Makes HttpClient send a body without Content-Length.</summary>

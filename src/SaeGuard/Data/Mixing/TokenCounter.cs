@@ -1,11 +1,11 @@
 using SaeGuard.Common;
-using SaeGuard.Models;
 
 namespace SaeGuard.Data.Mixing;
 
 /// <summary>
 /// Counts tokens with a model's tokenizer (special tokens included, as extract stores them),
-/// optionally capped at a max length; <see cref="CountAll"/> runs on all cores.
+/// optionally capped at a max length; <see cref="CountAll"/> runs on all cores. The count itself
+/// is injected (<c>Models.ModelSources.OpenTokenCounter</c> gives one for any <c>--model</c>).
 /// </summary>
 public sealed class TokenCounter : IDisposable
 {
@@ -15,22 +15,14 @@ public sealed class TokenCounter : IDisposable
 
     public string Model { get; }
 
-    TokenCounter(string model, Func<string, int> count, IDisposable? owned, int cap)
-    {
-        Model = model; _count = count; _owned = owned; _cap = cap;
-    }
-
-    /// <summary>"minilm" (built in) uses its WordPiece tokenizer directly; other models open through <see cref="BuiltInModels.Open"/>.</summary>
-    public static TokenCounter ForModel(string model = "minilm", string? tokenizer = null, int maxLength = 0)
+    /// <param name="model">The tokenizer's model name (recorded in mix.json).</param>
+    /// <param name="count">Tokens of one text, special tokens included, uncapped.</param>
+    /// <param name="maxLength">Cap per text (0 = none).</param>
+    /// <param name="owned">Disposed with the counter (the model the count runs on).</param>
+    public TokenCounter(string model, Func<string, int> count, int maxLength = 0, IDisposable? owned = null)
     {
         if (maxLength < 0) throw new UserError($"--max-length must be 0 (no cap) or positive, got {maxLength}.");
-        if (tokenizer == null && (model.Equals("minilm", StringComparison.OrdinalIgnoreCase) || model.Equals(BuiltInModels.MiniLmName, StringComparison.OrdinalIgnoreCase)))
-        {
-            var tok = BuiltInModels.MiniLmTokenizer();
-            return new TokenCounter(BuiltInModels.MiniLmName, t => tok.Encode(t, int.MaxValue).Length, null, maxLength);
-        }
-        var source = BuiltInModels.Open(model, 0, tokenizer, threads: 1, maxLength: maxLength > 0 ? maxLength : null);
-        return new TokenCounter(source.ModelName, t => source.Tokenize(t).Length, source, maxLength);
+        Model = model; _count = count; _owned = owned; _cap = maxLength;
     }
 
     public int Count(string text)

@@ -1,0 +1,8 @@
+namespace SaeGuard.Probes;
+
+/// <summary>
+/// An SAE feature's share of one prompt's logit (+ pushes toward harmful): its pooled
+/// <paramref name="Activation"/> times its <see cref="FeatureWeights">weight</see> under the probe
+/// that scored (for sae/sae_topk measured from the standardised mean, for hybrid z·(v·d)).
+/// </summary>
+public sealed record FeatureContribution(int Id, double Contribution, float Activation, string Label);
