@@ -14,7 +14,8 @@ namespace SaeGuard.Bench;
 /// training data, pooling, long-text windows, token-level pooling, SAE features, two-part decisions,
 /// multiple layers and calibration on the validation split (and by 5-fold CV on the training split).
 /// Everything is seeded. Args: [--shared ../shared/data] [--out bench/out/guard-quality] [--seed 1]
-/// [--stage sets|dense|all] [--test] (also prints the chosen configuration's test-split figures).
+/// [--stage sets|dense|spans|ship|all] [--test] (also prints the chosen configuration's test-split figures)
+/// [--layers] (also extracts layers 3 and 5 for the multi-layer rows).
 /// </summary>
 public sealed class GuardQualityBench : IBenchmark
 {
@@ -30,7 +31,7 @@ public sealed class GuardQualityBench : IBenchmark
     {
         string shared = "../shared/data", outDir = "bench/out/guard-quality", stage = "all";
         int seed = 1;
-        bool test = false;
+        bool test = false, layers = false;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -40,6 +41,7 @@ public sealed class GuardQualityBench : IBenchmark
                 case "--seed": seed = int.Parse(args[++i]); break;
                 case "--stage": stage = args[++i]; break;
                 case "--test": test = true; break;
+                case "--layers": layers = true; break;
                 default: throw new ArgumentException($"unknown argument '{args[i]}'");
             }
         }
@@ -96,7 +98,7 @@ public sealed class GuardQualityBench : IBenchmark
         if (stage == "dense") { Flush(outDir); return; }
         Sae(allWin, outDir, seed);
         TwoPart(allWin);
-        MultiLayer(allWin, outDir);
+        if (layers) MultiLayer(allWin, outDir);
         Calibrate(allWin);
         if (test)
         {

@@ -12,7 +12,7 @@ static class ClassifyCommand
 {
     public static Command Create()
     {
-        var probe = CommonOptions.Required("--probe", "Probe folder written by 'saeguard probe'.");
+        var probe = new Option<string?>("--probe") { Description = "Probe folder written by 'saeguard probe' (default: the built-in guard, docs/GUARD.md)." };
         var text = new Option<string[]>("--text") { Description = "Text(s) to score.", AllowMultipleArgumentsPerToken = false };
         var input = new Option<string?>("--input") { Description = "CSV/JSONL/JSON/TXT file of texts to score." };
         var textCol = new Option<string?>("--text-column") { Description = "Column holding the text." };
@@ -42,14 +42,14 @@ static class ClassifyCommand
             var docs = file != null
                 ? CorpusReader.Read(file, new CorpusReadOptions { Format = p.GetValue(format)!, TextColumn = p.GetValue(textCol), LabelColumn = p.GetValue(labelCol) }).ToList()
                 : texts.Select(t => new DocRecord { Text = t }).ToList();
-            using var guard = GuardClassifier.Load(p.GetValue(probe)!, new GuardLoadOptions { Model = p.GetValue(model), Models = CliModels.Sources });
             var opts = new ScoreOptions { Probe = p.GetValue(use), Threshold = p.GetValue(threshold), TopFeatures = p.GetValue(top), IncludeTokens = jsonl && p.GetValue(tokens) };
+            using var scorer = DefaultOrProbe(p.GetValue(probe), p.GetValue(model), opts);
             var results = new List<GuardResult>(docs.Count);
             using (var bar = new ProgressBar("classify", docs.Count, "texts"))
                 for (int i = 0; i < docs.Count; i += p.GetValue(batch))
                 {
                     var chunk = docs.Skip(i).Take(p.GetValue(batch)).Select(d => d.Text).ToList();
-                    results.AddRange(guard.Score(chunk, opts));
+                    results.AddRange(scorer.Score(chunk));
                     bar.Advance(chunk.Count);
                 }
             if (outPath != null) AtomicFile.WriteAllText(outPath, jsonl ? Jsonl(results, docs) : Csv(results));
@@ -82,6 +82,29 @@ static class ClassifyCommand
         return cmd;
     }
 
+    /// <summary>The probe folder's classifier, or the built-in span guard when no folder is given.</summary>
+    sealed class Scorer(Func<IReadOnlyList<string>, IReadOnlyList<GuardResult>> score, IDisposable owner) : IDisposable
+    {
+        public IReadOnlyList<GuardResult> Score(IReadOnlyList<string> texts) => score(texts);
+        public void Dispose() => owner.Dispose();
+    }
+
+    static Scorer DefaultOrProbe(string? probeDir, string? model, ScoreOptions opts)
+    {
+        if (probeDir != null)
+        {
+            var g = GuardClassifier.Load(probeDir, new GuardLoadOptions { Model = model, Models = CliModels.Sources });
+            return new Scorer(t => g.Score(t, opts), g);
+        }
+        if (opts.Probe != null || model != null || opts.IncludeTokens) throw new UserError("--use, --model and --tokens need --probe (the built-in guard has one scorer on the built-in model).");
+        var s = SpanGuard.LoadDefault();
+        return new Scorer(t => s.Score(t, opts.TopFeatures).Select(r =>
+        {
+            var g = SpanGuard.ToGuardResult(r);
+            return opts.Threshold is double th ? g with { Threshold = th, Label = Labels.ForScore(g.Score, th) } : g;
+        }).ToList(), s);
+    }
+
     static string TopFeatures(GuardResult r) => string.Join(" | ", r.TopFeatures.Select(f =>
         $"{f.Id}:{f.Contribution.ToString("+0.###;-0.###", CultureInfo.InvariantCulture)}:{f.Label}"));
 
@@ -105,7 +128,9 @@ static class ClassifyCommand
             sb.Append(JsonSerializer.Serialize(new
             {
                 text = r.Text, score = r.Score, label = r.Label, threshold = r.Threshold, probe = r.Probe,
-                top_features = r.TopFeatures.Select(f => new { id = f.Id, contribution = f.Contribution, activation = f.Activation, label = f.Label }),
+                top_features = r.TopFeatures.Select(f => new { id = f.Id, contribution = f.Contribution, activation = f.Activation, label = f.Label, token = f.Token }),
+                negative_features = r.NegativeFeatures.Count == 0 ? null : r.NegativeFeatures.Select(f => new { id = f.Id, contribution = f.Contribution, activation = f.Activation, label = f.Label, token = f.Token }),
+                offset = r.Offset, span = r.Span,
                 sae_residual = r.Residual,
                 true_label = docs[i].Label,
                 tokens = r.Tokens?.Select(t => new { token = t.Token, activations = t.Activations }),

@@ -140,6 +140,20 @@ public sealed class SpanGuard : IDisposable
         };
     }
 
+    public const string ProbeName = "span-guard";
+
+    /// <summary>The verdict in the shared result shape: features that pushed the score up in TopFeatures, the others in NegativeFeatures.</summary>
+    public static GuardResult ToGuardResult(SpanGuardResult r)
+    {
+        static FeatureContribution C(SpanFeatureContribution f) => new(f.Id, f.Contribution, (float)f.Activation, f.Label, f.Token);
+        return new GuardResult
+        {
+            Text = r.Text, Score = r.Score, Label = r.Label, Threshold = r.Threshold, Probe = ProbeName,
+            TopFeatures = r.Explanation.Positive.Select(C).ToList(), NegativeFeatures = r.Explanation.Negative.Select(C).ToList(),
+            Offset = r.Explanation.Offset, Residual = r.Explanation.Residual, Span = r.Span, TokenCount = r.Tokens, TokensTruncated = false,
+        };
+    }
+
     public double Calibrated(double logit) => LogisticRegression.Sigmoid(Manifest.PlattA * logit + Manifest.PlattB);
 
     (float[] X, int N, string[] Tokens) NonSpecial(TokenizedText t, float[] acts, int d)
