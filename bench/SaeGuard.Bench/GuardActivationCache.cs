@@ -46,7 +46,7 @@ sealed class GuardActivationCache
         {
             var row = rows[r];
             var full = tok.Encode(row.Text, 1 << 20);
-            var (reqStart, reqLen) = RequestSpan(tok, row);
+            var (reqStart, reqLen) = GuardTrainingWindows.RequestSpan(tok, row);
             foreach (var w in TokenWindows.Split(full, maxLength))
             {
                 int wl = w.Tokens.Length - 2;
@@ -86,17 +86,6 @@ sealed class GuardActivationCache
         var flat = new Half[offset * d];
         for (int i = 0; i < items.Count; i++) tokenRows[i].CopyTo(flat, windows[i].TokenOffset * d);
         return new GuardActivationCache { Windows = windows, Mean = mean, Max = max, TokenRows = flat, D = d, Layer = layer };
-    }
-
-    /// <summary>Content-token span of the wrapped request (the whole text for plain rows).</summary>
-    static (int Start, int Length) RequestSpan(WordPieceTextTokenizer tok, GuardRow row)
-    {
-        int len = tok.Encode(row.BaseText, 1 << 20).Length - 2;
-        if (row.Template == "") return (0, len);
-        int at = row.Text.IndexOf(row.BaseText, StringComparison.Ordinal);
-        if (at < 0) return (0, len);
-        int pre = at == 0 ? 0 : tok.Encode(row.Text[..at], 1 << 20).Length - 2;
-        return (pre, len);
     }
 
     static void Pool(TokenizedText t, float[] acts, int d, Span<float> mean, Span<float> max, bool keep_, out Half[] rows)

@@ -114,15 +114,9 @@ public sealed class GuardQualityBench : IBenchmark
     static int Fold(GuardRow r, int seed)
     {
         var key = r.Template != "" ? "t:" + r.Template : "b:" + Deduplicator.Normalize(r.BaseText);
-        return GuardSetBuilder.SplitOf(key, seed + 17) switch { _ => (int)((uint)StableHash(seed + key) % 5) };
+        return (int)((uint)GuardSetBuilder.StableHash(seed + key) % 5);
     }
 
-    static int StableHash(string s)
-    {
-        uint h = 2166136261;
-        foreach (var b in Encoding.UTF8.GetBytes(s)) { h ^= b; h *= 16777619; }
-        return (int)(h & 0x7fffffff);
-    }
 
     void Emit(string line) { Console.WriteLine(line); _md.AppendLine(line); }
 

@@ -25,7 +25,7 @@ static class GuardShip
         var tok = BuiltInModels.MiniLmTokenizer();
         var req = rows.Select(r => GuardTrainingWindows.RequestSpan(tok, r)).ToArray();
         var isTrain = rows.Select(r => r.Split == GuardSplits.Train).ToArray();
-        var fold = rows.Select(r => (int)((uint)StableHash(seed + (r.Template != "" ? "t:" + r.Template : "b:" + Deduplicator.Normalize(r.BaseText))) % 5)).ToArray();
+        var fold = rows.Select(r => (int)((uint)GuardSetBuilder.StableHash(seed + (r.Template != "" ? "t:" + r.Template : "b:" + Deduplicator.Normalize(r.BaseText))) % 5)).ToArray();
         var yWin = c.Windows.Select(w => rows[w.Row].IsHarmful && w.HasRequest ? 1 : 0).ToArray();
         var trainWindows = Enumerable.Range(0, c.Windows.Count).Where(w => isTrain[c.Windows[w].Row]).ToList();
 
@@ -169,12 +169,5 @@ static class GuardShip
         double s = 0;
         for (int i = 0; i < v.Length; i++) s += v[i] * x[i];
         return s;
-    }
-
-    static int StableHash(string s)
-    {
-        uint h = 2166136261;
-        foreach (var b in System.Text.Encoding.UTF8.GetBytes(s)) { h ^= b; h *= 16777619; }
-        return (int)(h & 0x7fffffff);
     }
 }

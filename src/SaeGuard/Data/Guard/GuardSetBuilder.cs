@@ -120,7 +120,8 @@ public static class GuardSetBuilder
         return bucket < 6 ? GuardSplits.Train : bucket < 8 ? GuardSplits.Validation : GuardSplits.Test;
     }
 
-    static int StableHash(string s)
+    /// <summary>FNV-1a of the UTF-8 bytes, non-negative: the same on every platform and run.</summary>
+    public static int StableHash(string s)
     {
         uint h = 2166136261;
         foreach (var b in Encoding.UTF8.GetBytes(s)) { h ^= b; h *= 16777619; }
