@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using SaeGuard.Common;
 using SaeGuard.Data;
@@ -35,107 +33,33 @@ static class ClassifyCommand
             if (texts.Length == 0 && file == null) throw new UserError("classify needs --text \"…\" or --input FILE.");
             if (texts.Length > 0 && file != null) throw new UserError("Give either --text or --input, not both.");
             var outPath = p.GetValue(output);
-            bool jsonl = outPath != null && (outPath.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) || outPath.EndsWith(".ndjson", StringComparison.OrdinalIgnoreCase));
-            if (outPath != null && !jsonl && !outPath.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
-                throw new UserError($"--out must end in .csv or .jsonl, got '{outPath}'.");
-            if (p.GetValue(batch) < 1) throw new UserError("--batch must be at least 1.");
+            bool jsonl = outPath != null && ClassifyRun.IsJsonl(outPath);
             var docs = file != null
                 ? CorpusReader.Read(file, new CorpusReadOptions { Format = p.GetValue(format)!, TextColumn = p.GetValue(textCol), LabelColumn = p.GetValue(labelCol) }).ToList()
                 : texts.Select(t => new DocRecord { Text = t }).ToList();
             var opts = new ScoreOptions { Probe = p.GetValue(use), Threshold = p.GetValue(threshold), TopFeatures = p.GetValue(top), IncludeTokens = jsonl && p.GetValue(tokens) };
-            using var scorer = DefaultOrProbe(p.GetValue(probe), p.GetValue(model), opts);
-            var results = new List<GuardResult>(docs.Count);
-            using (var bar = new ProgressBar("classify", docs.Count, "texts"))
-                for (int i = 0; i < docs.Count; i += p.GetValue(batch))
-                {
-                    var chunk = docs.Skip(i).Take(p.GetValue(batch)).Select(d => d.Text).ToList();
-                    results.AddRange(scorer.Score(chunk));
-                    bar.Advance(chunk.Count);
-                }
-            if (outPath != null) AtomicFile.WriteAllText(outPath, jsonl ? Jsonl(results, docs) : Csv(results));
-            else if (!p.GetValue(json)) Console.Out.Write(Csv(results));
-
-            int flagged = results.Count(r => r.Label == Labels.Harmful);
-            var labelled = Enumerable.Range(0, docs.Count).Where(i => docs[i].Label != null).ToArray();
-            object? metrics = null;
-            if (labelled.Length > 0)
+            ClassifySummary run;
+            if (p.GetValue(probe) is string dir)
             {
-                var s = labelled.Select(i => results[i].Score).ToArray();
-                var l = labelled.Select(i => Labels.ToInt(docs[i].Label)).ToArray();
-                double t = results[0].Threshold;
-                bool both = l.Contains(1) && l.Contains(0);
-                metrics = new
-                {
-                    n = l.Length,
-                    auroc = both ? BinaryMetrics.Auroc(s, l) : (double?)null,
-                    accuracy = BinaryMetrics.Accuracy(s, l, t),
-                    recall = l.Contains(1) ? BinaryMetrics.FlagRate(s.Where((_, k) => l[k] == 1).ToArray(), t) : (double?)null,
-                    fpr = l.Contains(0) ? BinaryMetrics.FlagRate(s.Where((_, k) => l[k] == 0).ToArray(), t) : (double?)null,
-                };
-                Console.Error.WriteLine($"classify: labelled rows {JsonSerializer.Serialize(metrics, JsonDefaults.Line)}");
+                using var guard = GuardClassifier.Load(dir, new GuardLoadOptions { Model = p.GetValue(model), Models = CliModels.Sources });
+                run = ClassifyRun.Run(guard, docs, opts, p.GetValue(batch));
             }
-            Console.Error.WriteLine($"classify: {results.Count} texts, {flagged} flagged harmful by the {results[0].Probe} probe at threshold {results[0].Threshold:G4}" + (outPath != null ? $" → {outPath}" : ""));
+            else
+            {
+                if (p.GetValue(model) != null || opts.Probe != null || opts.IncludeTokens)
+                    throw new UserError("--use, --model and --tokens need --probe (the built-in guard has one scorer on the built-in model).");
+                using var guard = SpanGuard.LoadDefault();
+                run = ClassifyRun.Run(guard, docs, opts, p.GetValue(batch));
+            }
+            if (outPath != null) AtomicFile.WriteAllText(outPath, jsonl ? ClassifyRun.Jsonl(run.Results, docs.Select(d => d.Label).ToList()) : ClassifyRun.Csv(run.Results));
+            else if (!p.GetValue(json)) Console.Out.Write(ClassifyRun.Csv(run.Results));
+            if (run.Metrics is { } metrics)
+                Console.Error.WriteLine($"classify: labelled rows {JsonSerializer.Serialize(metrics, JsonDefaults.Line)}");
+            Console.Error.WriteLine($"classify: {run.Results.Count} texts, {run.Flagged} flagged harmful by the {run.Probe} probe at threshold {run.Threshold:G4}" + (outPath != null ? $" → {outPath}" : ""));
             if (p.GetValue(json))
-                CliRunner.PrintJson(new { n = results.Count, flagged, probe = results[0].Probe, threshold = results[0].Threshold, @out = outPath, metrics, results = outPath == null ? results : null });
+                CliRunner.PrintJson(new { n = run.Results.Count, flagged = run.Flagged, probe = run.Probe, threshold = run.Threshold, @out = outPath, metrics = run.Metrics, results = outPath == null ? run.Results : null });
             return 0;
         }));
         return cmd;
-    }
-
-    /// <summary>The probe folder's classifier, or the built-in span guard when no folder is given.</summary>
-    sealed class Scorer(Func<IReadOnlyList<string>, IReadOnlyList<GuardResult>> score, IDisposable owner) : IDisposable
-    {
-        public IReadOnlyList<GuardResult> Score(IReadOnlyList<string> texts) => score(texts);
-        public void Dispose() => owner.Dispose();
-    }
-
-    static Scorer DefaultOrProbe(string? probeDir, string? model, ScoreOptions opts)
-    {
-        if (probeDir != null)
-        {
-            var g = GuardClassifier.Load(probeDir, new GuardLoadOptions { Model = model, Models = CliModels.Sources });
-            return new Scorer(t => g.Score(t, opts), g);
-        }
-        if (opts.Probe != null || model != null || opts.IncludeTokens) throw new UserError("--use, --model and --tokens need --probe (the built-in guard has one scorer on the built-in model).");
-        var s = SpanGuard.LoadDefault();
-        return new Scorer(t => s.Score(t, opts.TopFeatures).Select(r =>
-        {
-            var g = SpanGuard.ToGuardResult(r);
-            return opts.Threshold is double th ? g with { Threshold = th, Label = Labels.ForScore(g.Score, th) } : g;
-        }).ToList(), s);
-    }
-
-    static string TopFeatures(GuardResult r) => string.Join(" | ", r.TopFeatures.Select(f =>
-        $"{f.Id}:{f.Contribution.ToString("+0.###;-0.###", CultureInfo.InvariantCulture)}:{f.Label}"));
-
-    static string Csv(IReadOnlyList<GuardResult> results)
-    {
-        var sb = new StringBuilder("text,score,label,top_features\n");
-        foreach (var r in results)
-            sb.Append(Quote(r.Text)).Append(',').Append(r.Score.ToString("R", CultureInfo.InvariantCulture)).Append(',')
-              .Append(r.Label).Append(',').Append(Quote(TopFeatures(r))).Append('\n');
-        return sb.ToString();
-    }
-
-    static string Quote(string s) => s.IndexOfAny(new[] { ',', '"', '\n', '\r' }) < 0 ? s : "\"" + s.Replace("\"", "\"\"") + "\"";
-
-    static string Jsonl(IReadOnlyList<GuardResult> results, IReadOnlyList<DocRecord> docs)
-    {
-        var sb = new StringBuilder();
-        for (int i = 0; i < results.Count; i++)
-        {
-            var r = results[i];
-            sb.Append(JsonSerializer.Serialize(new
-            {
-                text = r.Text, score = r.Score, label = r.Label, threshold = r.Threshold, probe = r.Probe,
-                top_features = r.TopFeatures.Select(f => new { id = f.Id, contribution = f.Contribution, activation = f.Activation, label = f.Label, token = f.Token }),
-                negative_features = r.NegativeFeatures.Count == 0 ? null : r.NegativeFeatures.Select(f => new { id = f.Id, contribution = f.Contribution, activation = f.Activation, label = f.Label, token = f.Token }),
-                offset = r.Offset, span = r.Span,
-                sae_residual = r.Residual,
-                true_label = docs[i].Label,
-                tokens = r.Tokens?.Select(t => new { token = t.Token, activations = t.Activations }),
-            }, JsonDefaults.Line)).Append('\n');
-        }
-        return sb.ToString();
     }
 }

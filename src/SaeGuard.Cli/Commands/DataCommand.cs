@@ -152,26 +152,18 @@ static class DataCommand
             var files = p.GetValue(_input) ?? Array.Empty<string>();
             var recipe = p.GetValue(_recipe);
             if ((files.Length == 0) == (recipe == null)) throw new UserError("Give --input FILE… or --recipe RECIPE (one of the two).");
-            int cap = p.GetValue(_maxDocs);
-            var docs = new List<DocRecord>();
-            if (recipe != null)
+            if (recipe != null) return CorpusInputs.ReadRecipeSources(recipe, p.GetValue(_maxDocs));
+            return CorpusInputs.Read(files, new CorpusInputOptions
             {
-                foreach (var s in MixRecipe.Load(recipe).Sources)
-                    foreach (var path in s.Paths)
-                        docs.AddRange(Capped(CorpusReader.Read(path, s.Read).Select(d => d with { Source = s.Name }), s.MaxDocs > 0 ? s.MaxDocs : cap));
-                return docs;
-            }
-            var opts = new CorpusReadOptions
-            {
-                Format = p.GetValue(_format)!, Turns = p.GetValue(_turns),
-                TextColumn = p.GetValue(_textCol), LabelColumn = p.GetValue(_labelCol), CategoryColumn = p.GetValue(_catCol),
-                FixedLabel = p.GetValue(_label), FixedCategory = p.GetValue(_category),
-            };
-            foreach (var f in files) docs.AddRange(Capped(CorpusReader.Read(f, opts), cap));
-            return docs;
+                Read = new CorpusReadOptions
+                {
+                    Format = p.GetValue(_format)!, Turns = p.GetValue(_turns),
+                    TextColumn = p.GetValue(_textCol), LabelColumn = p.GetValue(_labelCol), CategoryColumn = p.GetValue(_catCol),
+                    FixedLabel = p.GetValue(_label), FixedCategory = p.GetValue(_category),
+                },
+                MaxDocs = p.GetValue(_maxDocs),
+            });
         }
-
-        static IEnumerable<DocRecord> Capped(IEnumerable<DocRecord> rows, int cap) => cap > 0 ? rows.Take(cap) : rows;
     }
 
     /// <summary>--model / --tokenizer / --max-length: whose tokens are counted.</summary>

@@ -1,22 +1,33 @@
 using System.Text;
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using nietras.SeparatedValues;
+using SaeGuard.Analysis;
+using SaeGuard.Common;
+using SaeGuard.Probes;
+using SaeGuard.Sae.Training;
 
 namespace SaeGuard.Cli.Commands;
 
-/// <summary>Reads back what the demo's stages wrote and prints the short summary table.</summary>
+/// <summary>
+/// Reads back what the demo's stages wrote, as the library's own result types (the SAE's last
+/// <see cref="TrainMetrics"/> line, the analysis <see cref="Hypothesis"/> list and verdict, the
+/// <see cref="ProbeMetricsFile"/>), and prints the short summary table.
+/// </summary>
 sealed class DemoSummary
 {
+    /// <summary>The part of diagnosis.json the summary shows.</summary>
+    sealed record DiagnosisView(string Verdict, List<Hypothesis> Hypotheses);
+
     public List<(string Stage, double Seconds)> Timings { get; init; } = new();
-    public JsonNode? Train { get; init; }
-    public JsonNode? Diagnosis { get; init; }
-    public JsonNode? Probe { get; init; }
+    public TrainMetrics? Train { get; init; }
+    DiagnosisView? Diagnosis { get; init; }
+    public ProbeMetricsFile? Probe { get; init; }
     public List<(string Text, string Score, string Label, string Features)> Examples { get; init; } = new();
     public string OutDir { get; init; } = "";
 
     public static DemoSummary Read(string outDir, List<(string, double)> timings)
     {
-        JsonNode? Json(string path) => File.Exists(path) ? JsonNode.Parse(File.ReadAllText(path)) : null;
+        T? Json<T>(string path) where T : class => File.Exists(path) ? JsonSerializer.Deserialize<T>(File.ReadAllText(path), JsonDefaults.Pretty) : null;
         var metrics = Path.Combine(outDir, "sae", "metrics.jsonl");
         var lastLine = File.Exists(metrics) ? File.ReadLines(metrics).LastOrDefault(l => l.Trim().Length > 0) : null;
         var examples = new List<(string, string, string, string)>();
@@ -32,23 +43,16 @@ sealed class DemoSummary
         {
             OutDir = outDir,
             Timings = timings,
-            Train = lastLine != null ? JsonNode.Parse(lastLine) : null,
-            Diagnosis = Json(Path.Combine(outDir, "report", "diagnosis.json")),
-            Probe = Json(Path.Combine(outDir, "probe", "metrics.json")),
+            Train = lastLine != null ? JsonSerializer.Deserialize<TrainMetrics>(lastLine, JsonDefaults.Pretty) : null,
+            Diagnosis = Json<DiagnosisView>(Path.Combine(outDir, "report", AnalysisReport.DiagnosisFile)),
+            Probe = Json<ProbeMetricsFile>(Path.Combine(outDir, "probe", "metrics.json")),
             Examples = examples,
         };
     }
 
-    static double? Num(JsonNode? n)
-    {
-        if (n is JsonValue v && v.TryGetValue<double>(out var d)) return d;
-        if (n is JsonObject o) return Num(o["mean"]);
-        return null;
-    }
-
     static string F(double? v, string fmt = "F3") => v.HasValue ? v.Value.ToString(fmt) : "n/a";
 
-    public double? ProbeAuroc(string kind) => Num(Probe?[kind]?["auroc"]) ?? Num(Probe?[kind]?["auroc_mean"]);
+    public double? ProbeAuroc(string kind) => Probe?.Get(kind).Auroc;
 
     public string ToTable()
     {
@@ -58,12 +62,10 @@ sealed class DemoSummary
         sb.AppendLine(new string('-', 72));
         foreach (var (stage, secs) in Timings) sb.AppendLine($"  {stage,-10} {secs,7:F1} s");
         sb.AppendLine(new string('-', 72));
-        sb.AppendLine($"  SAE (held-out)   explained variance {F(Num(Train?["explained_variance"]))}, L0 {F(Num(Train?["l0"]), "F1")}, dead {F(Num(Train?["dead_fraction"]), "P1")}");
-        var supported = Diagnosis?["hypotheses"] is JsonArray hs
-            ? string.Join(", ", hs.Where(h => h?["supported"]?.GetValue<bool>() == true).Select(h => h!["id"]!.ToString()))
-            : "";
-        sb.AppendLine($"  analysis         verdict {Diagnosis?["verdict"]?.ToString() ?? "n/a"}{(supported.Length > 0 ? $" (supported: {supported})" : "")}");
-        sb.AppendLine($"  probe AUROC      SAE features {F(ProbeAuroc("sae"))} | dense {F(ProbeAuroc("dense"))} | hybrid {F(ProbeAuroc("hybrid"))}  ({F(Num(Probe?["sae"]?["n_features_used"]), "F0")} SAE features used)");
+        sb.AppendLine($"  SAE (held-out)   explained variance {F(Train?.ExplainedVariance)}, L0 {F(Train?.L0, "F1")}, dead {F(Train?.DeadFraction, "P1")}");
+        var supported = string.Join(", ", (Diagnosis?.Hypotheses ?? new()).Where(h => h.Supported).Select(h => h.Id));
+        sb.AppendLine($"  analysis         verdict {Diagnosis?.Verdict ?? "n/a"}{(supported.Length > 0 ? $" (supported: {supported})" : "")}");
+        sb.AppendLine($"  probe AUROC      SAE features {F(ProbeAuroc("sae"))} | dense {F(ProbeAuroc("dense"))} | hybrid {F(ProbeAuroc("hybrid"))}  ({F(Probe?.Sae.NFeaturesUsed, "F0")} SAE features used)");
         sb.AppendLine(new string('-', 72));
         foreach (var (text, score, label, feats) in Examples)
         {
@@ -80,8 +82,8 @@ sealed class DemoSummary
     {
         out_dir = OutDir,
         timings = Timings.ToDictionary(t => t.Stage, t => t.Seconds),
-        sae = new { explained_variance = Num(Train?["explained_variance"]), l0 = Num(Train?["l0"]), dead_fraction = Num(Train?["dead_fraction"]) },
-        verdict = Diagnosis?["verdict"]?.ToString(),
+        sae = new { explained_variance = Train?.ExplainedVariance, l0 = Train?.L0, dead_fraction = Train?.DeadFraction },
+        verdict = Diagnosis?.Verdict,
         probe_auroc = new { sae = ProbeAuroc("sae"), dense = ProbeAuroc("dense"), hybrid = ProbeAuroc("hybrid") },
         examples = Examples.Select(e => new { text = e.Text, score = e.Score, label = e.Label, top_features = e.Features }),
     };

@@ -36,30 +36,14 @@ static class ExtractCommand
         {
             var dt = p.GetValue(dtype)!;
             if (dt != "f16" && dt != "f32") throw new UserError($"--dtype must be f16 or f32, got '{dt}'.");
-            var docs = new List<DocRecord>();
-            var files = p.GetValue(input)!;
-            string? PerInput(Option<string[]> o, int i)
+            var docs = CorpusInputs.Read(p.GetValue(input)!, new CorpusInputOptions
             {
-                var v = p.GetValue(o) ?? Array.Empty<string>();
-                if (v.Length == 0) return null;
-                if (v.Length == 1) return v[0];
-                if (v.Length != files.Length)
-                    throw new UserError($"{o.Name} was given {v.Length} times for {files.Length} inputs: give it once (all inputs) or once per --input.");
-                return v[i];
-            }
-            for (int fi = 0; fi < files.Length; fi++)
-            {
-                var file = files[fi];
-                var opts = new CorpusReadOptions
-                {
-                    Format = p.GetValue(format)!, Turns = p.GetValue(turns),
-                    TextColumn = PerInput(textCol, fi), LabelColumn = p.GetValue(labelCol), CategoryColumn = p.GetValue(catCol),
-                    FixedLabel = PerInput(label, fi), FixedCategory = PerInput(category, fi),
-                };
-                var rows = CorpusReader.Read(file, opts);
-                int cap = p.GetValue(maxDocs);
-                docs.AddRange(cap > 0 ? rows.Take(cap) : rows);
-            }
+                Read = new CorpusReadOptions { Format = p.GetValue(format)!, Turns = p.GetValue(turns), LabelColumn = p.GetValue(labelCol), CategoryColumn = p.GetValue(catCol) },
+                TextColumns = p.GetValue(textCol) ?? Array.Empty<string>(),
+                Labels = p.GetValue(label) ?? Array.Empty<string>(),
+                Categories = p.GetValue(category) ?? Array.Empty<string>(),
+                MaxDocs = p.GetValue(maxDocs),
+            });
             using var source = CliModels.Sources.Open(new ModelRequest(p.GetValue(model)!, p.GetValue(layer))
             {
                 Tokenizer = p.GetValue(tokenizer), Threads = p.GetValue(threads), MaxLength = p.GetValue(maxLength),

@@ -1,11 +1,5 @@
 namespace SaeGuard.Probes;
 
-/// <summary>A token where a feature fired, with a few tokens of context either side.</summary>
-public sealed record TokenExample(string Token, float Value, string Before, string After, string Source);
-
-/// <summary>A prompt with a high pooled value of a feature.</summary>
-public sealed record PromptExample(string Text, float Value, string Label, string Source);
-
 /// <summary>A feature the probes rely on: its weights, class means and top tokens and prompts.</summary>
 public sealed record FeatureExplanation
 {

@@ -1,11 +1,5 @@
 namespace SaeGuard.Probes;
 
-/// <summary>A token where a feature fired: up to <see cref="FeatureCatalog.ContextWindow"/> tokens either side, Tokens[Index] fired.</summary>
-public sealed record TokenContext(int Prompt, List<string> Tokens, int Index, float Value);
-
-/// <summary>Non-zero values of a feature in bins: Counts[i] in [Edges[i], Edges[i+1]).</summary>
-public sealed record ActivationHistogram(double[] Edges, long[] Counts);
-
 /// <summary>Short facts on every SAE feature: how often and how strongly it fires, and where.</summary>
 public sealed record FeatureInfo
 {

@@ -6,20 +6,7 @@ using SaeGuard.Sae;
 
 namespace SaeGuard.Probes;
 
-/// <summary>A held-out set for <c>probe --test</c>: an activations folder, or a corpus file run through the model.</summary>
-public sealed record HeldOutSpec
-{
-    public string Path { get; init; } = "";
-    /// <summary>How to read a corpus file (columns, fixed label, …); ignored for a dump folder.</summary>
-    public CorpusReadOptions Read { get; init; } = new();
-}
-
-/// <summary>A held-out prompt: label 1/0, or null when unlabelled.</summary>
-public sealed record HeldOutPrompt(string Text, int? Label, string? Category, string Source);
-
-public sealed record HeldOutSet(string Name, string Path, IReadOnlyList<HeldOutPrompt> Prompts, PromptFeatures Features);
-
-public static class HeldOutSets
+internal static class HeldOutSets
 {
     public static HeldOutSet Load(HeldOutSpec spec, IReadOnlyList<LabelRule> rules, DumpMeta training, SaeModel sae, Pooling pooling, Func<TextFeaturizer> openModel)
     {
@@ -94,30 +81,5 @@ public static class HeldOutSets
             Name = set.Name, Path = set.Path, N = set.Prompts.Count, NHarmful = nH, NBenign = nB,
             NUnlabelled = set.Prompts.Count - labelled.Length, Probes = result,
         };
-    }
-}
-
-public static class ProbeScoring
-{
-    /// <summary>Scores of every prompt by the probe of this kind (hybrid = the dense probe's score).</summary>
-    public static double[] ScoreAll(string kind, IReadOnlyDictionary<string, LinearProbe> probes, PromptFeatures f)
-    {
-        bool dense = kind is ProbeKinds.Dense or ProbeKinds.Hybrid;
-        var probe = probes[dense ? ProbeKinds.Dense : kind];
-        return probe.ScoreRows(dense ? f.Dense : f.Codes, Enumerable.Range(0, f.Count).ToArray());
-    }
-
-    /// <summary>Per category of the prompts with this label: the fraction scored ≥ 0.5 and ≥ threshold.</summary>
-    public static Dictionary<string, CategoryRate>? PerCategory(IReadOnlyList<(int Label, string? Category)> prompts, double[] scores, int label, double threshold)
-    {
-        var groups = Enumerable.Range(0, prompts.Count)
-            .Where(i => prompts[i].Label == label && !string.IsNullOrWhiteSpace(prompts[i].Category))
-            .GroupBy(i => prompts[i].Category!).OrderBy(g => g.Key).ToList();
-        if (groups.Count == 0) return null;
-        return groups.ToDictionary(g => g.Key, g =>
-        {
-            var s = g.Select(i => scores[i]).ToArray();
-            return new CategoryRate { N = s.Length, Rate = BinaryMetrics.FlagRate(s, 0.5), RateAtThreshold = BinaryMetrics.FlagRate(s, threshold) };
-        });
     }
 }

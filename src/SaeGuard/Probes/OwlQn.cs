@@ -31,108 +31,148 @@ public static class OwlQn
     public static OwlQnResult Minimize(Smooth f, double[] x, OwlQnOptions? options = null)
     {
         var o = options ?? new OwlQnOptions();
-        int n = x.Length, m = o.History;
-        int penalised = Math.Min(o.Penalised, n);
-        double lambda = o.L1;
+        int n = x.Length;
+        var p = new Problem(f, Math.Min(o.Penalised, n), o.L1);
         var g = new double[n];
         var pg = new double[n];
         var dir = new double[n];
         var xNew = new double[n];
         var gNew = new double[n];
-        var pgNew = new double[n];
-        var s = new double[m][];
-        var y = new double[m][];
-        var rho = new double[m];
-        var alpha = new double[m];
-        int stored = 0, head = 0;
+        var memory = new CurvatureMemory(o.History, n);
 
-        double fx = f(x, g) + L1Term(x, penalised, lambda);
+        double fx = p.Objective(x, g);
         var recent = new Queue<double>();
         int iter = 0;
         bool converged = false;
         for (; iter < o.MaxIterations; iter++)
         {
-            PseudoGradient(x, g, pg, penalised, lambda);
+            PseudoGradient(x, g, pg, p.Penalised, p.Lambda);
             if (MaxAbs(pg) <= o.GradientTolerance) { converged = true; break; }
-
-            // dir = −H·pg by the two-loop recursion.
-            for (int j = 0; j < n; j++) dir[j] = -pg[j];
-            for (int k = 0; k < stored; k++)
-            {
-                int i = (head - 1 - k + m) % m;
-                alpha[i] = rho[i] * Dot(s[i], dir);
-                Axpy(-alpha[i], y[i], dir);
-            }
-            if (stored > 0)
-            {
-                int last = (head - 1 + m) % m;
-                double gamma = Dot(s[last], y[last]) / Dot(y[last], y[last]);
-                for (int j = 0; j < n; j++) dir[j] *= gamma;
-            }
-            for (int k = stored - 1; k >= 0; k--)
-            {
-                int i = (head - 1 - k + m) % m;
-                double beta = rho[i] * Dot(y[i], dir);
-                Axpy(alpha[i] - beta, s[i], dir);
-            }
-            // Keep only components that descend along −pg (OWL-QN direction projection).
-            if (lambda > 0)
-                for (int j = 0; j < penalised; j++) if (dir[j] * pg[j] >= 0) dir[j] = 0;
-            double slope = Dot(dir, pg);
-            if (slope >= 0)
-            {
-                // Not a descent direction (curvature pairs gone stale): restart from steepest descent.
-                for (int j = 0; j < n; j++) dir[j] = -pg[j];
-                stored = 0; head = 0;
-                slope = Dot(dir, pg);
-            }
-
-            double step = iter == 0 && stored == 0 ? Math.Min(1.0, 1.0 / Math.Max(1e-12, Norm(pg))) : 1.0;
-            double fNew = double.NaN;
-            bool accepted = false;
-            for (int ls = 0; ls < 60; ls++)
-            {
-                for (int j = 0; j < n; j++) xNew[j] = x[j] + step * dir[j];
-                if (lambda > 0)
-                    for (int j = 0; j < penalised; j++)
-                    {
-                        double orthant = x[j] != 0 ? Math.Sign(x[j]) : -Math.Sign(pg[j]);
-                        if (Math.Sign(xNew[j]) != orthant) xNew[j] = 0;
-                    }
-                fNew = f(xNew, gNew) + L1Term(xNew, penalised, lambda);
-                double decrease = 0;
-                for (int j = 0; j < n; j++) decrease += pg[j] * (xNew[j] - x[j]);
-                if (fNew <= fx + 1e-4 * decrease) { accepted = true; break; }
-                // Near the optimum the decrease drowns in the objective's rounding: then accept a
-                // step that does not raise f beyond rounding and shrinks the pseudo-gradient.
-                if (fNew - fx <= 1e-14 * Math.Max(1, Math.Abs(fx)))
-                {
-                    PseudoGradient(xNew, gNew, pgNew, penalised, lambda);
-                    if (MaxAbs(pgNew) < MaxAbs(pg)) { accepted = true; break; }
-                }
-                step *= 0.5;
-            }
+            SearchDirection(memory, p, pg, dir);
+            double step = iter == 0 && memory.Stored == 0 ? Math.Min(1.0, 1.0 / Math.Max(1e-12, Norm(pg))) : 1.0;
+            var (accepted, fNew) = LineSearch(p, x, fx, pg, dir, step, xNew, gNew);
             if (!accepted) { converged = MaxAbs(pg) <= Math.Sqrt(o.GradientTolerance); break; }
-
-            var sNew = s[head] ??= new double[n];
-            var yNew = y[head] ??= new double[n];
-            for (int j = 0; j < n; j++) { sNew[j] = xNew[j] - x[j]; yNew[j] = gNew[j] - g[j]; }
-            double sy = Dot(sNew, yNew);
-            if (sy > 1e-16 * Dot(yNew, yNew))
-            {
-                rho[head] = 1 / sy;
-                head = (head + 1) % m;
-                stored = Math.Min(stored + 1, m);
-            }
+            memory.Push(x, xNew, g, gNew);
             Array.Copy(xNew, x, n);
             Array.Copy(gNew, g, n);
             double fPrev = fx;
             fx = fNew;
             recent.Enqueue(fPrev);
-            if (recent.Count > m) recent.Dequeue();
-            if (recent.Count == m && recent.Peek() - fx <= o.RelativeTolerance * Math.Max(1, Math.Abs(fx))) { converged = true; iter++; break; }
+            if (recent.Count > o.History) recent.Dequeue();
+            if (recent.Count == o.History && recent.Peek() - fx <= o.RelativeTolerance * Math.Max(1, Math.Abs(fx))) { converged = true; iter++; break; }
         }
         return new OwlQnResult(fx, iter, converged);
+    }
+
+    /// <summary>f + λ‖x[0, Penalised)‖₁.</summary>
+    sealed record Problem(Smooth F, int Penalised, double Lambda)
+    {
+        public double Objective(double[] x, double[] grad) => F(x, grad) + L1Term(x, Penalised, Lambda);
+    }
+
+    /// <summary>
+    /// dir = −H·pg by the L-BFGS two-loop recursion, projected onto the orthant of −pg (OWL-QN);
+    /// steepest descent when that is not a descent direction (the curvature pairs are dropped).
+    /// </summary>
+    static void SearchDirection(CurvatureMemory memory, Problem p, double[] pg, double[] dir)
+    {
+        int n = dir.Length;
+        for (int j = 0; j < n; j++) dir[j] = -pg[j];
+        memory.ApplyInverseHessian(dir);
+        if (p.Lambda > 0)
+            for (int j = 0; j < p.Penalised; j++) if (dir[j] * pg[j] >= 0) dir[j] = 0;
+        if (Dot(dir, pg) >= 0)
+        {
+            for (int j = 0; j < n; j++) dir[j] = -pg[j];
+            memory.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Backtracking from <paramref name="step"/> on the sufficient-decrease condition, each trial
+    /// point clipped to the orthant of x (or of −pg where x is 0); fills xNew, gNew.
+    /// </summary>
+    static (bool Accepted, double FNew) LineSearch(Problem p, double[] x, double fx, double[] pg, double[] dir, double step, double[] xNew, double[] gNew)
+    {
+        int n = x.Length;
+        double fNew = double.NaN;
+        double[]? pgNew = null;
+        for (int ls = 0; ls < 60; ls++)
+        {
+            for (int j = 0; j < n; j++) xNew[j] = x[j] + step * dir[j];
+            if (p.Lambda > 0)
+                for (int j = 0; j < p.Penalised; j++)
+                {
+                    double orthant = x[j] != 0 ? Math.Sign(x[j]) : -Math.Sign(pg[j]);
+                    if (Math.Sign(xNew[j]) != orthant) xNew[j] = 0;
+                }
+            fNew = p.Objective(xNew, gNew);
+            double decrease = 0;
+            for (int j = 0; j < n; j++) decrease += pg[j] * (xNew[j] - x[j]);
+            if (fNew <= fx + 1e-4 * decrease) return (true, fNew);
+            // Near the optimum the decrease drowns in the objective's rounding: then accept a
+            // step that does not raise f beyond rounding and shrinks the pseudo-gradient.
+            if (fNew - fx <= 1e-14 * Math.Max(1, Math.Abs(fx)))
+            {
+                pgNew ??= new double[n];
+                PseudoGradient(xNew, gNew, pgNew, p.Penalised, p.Lambda);
+                if (MaxAbs(pgNew) < MaxAbs(pg)) return (true, fNew);
+            }
+            step *= 0.5;
+        }
+        return (false, fNew);
+    }
+
+    /// <summary>The last m (s, y) correction pairs of L-BFGS, in a ring.</summary>
+    sealed class CurvatureMemory(int m, int n)
+    {
+        readonly double[][] _s = new double[m][];
+        readonly double[][] _y = new double[m][];
+        readonly double[] _rho = new double[m];
+        readonly double[] _alpha = new double[m];
+        int _head;
+
+        public int Stored { get; private set; }
+
+        public void Clear() { Stored = 0; _head = 0; }
+
+        /// <summary>dir ← H·dir (two-loop recursion, initial scaling γ = s·y / y·y of the newest pair).</summary>
+        public void ApplyInverseHessian(double[] dir)
+        {
+            for (int k = 0; k < Stored; k++)
+            {
+                int i = (_head - 1 - k + m) % m;
+                _alpha[i] = _rho[i] * Dot(_s[i], dir);
+                Axpy(-_alpha[i], _y[i], dir);
+            }
+            if (Stored > 0)
+            {
+                int last = (_head - 1 + m) % m;
+                double gamma = Dot(_s[last], _y[last]) / Dot(_y[last], _y[last]);
+                for (int j = 0; j < dir.Length; j++) dir[j] *= gamma;
+            }
+            for (int k = Stored - 1; k >= 0; k--)
+            {
+                int i = (_head - 1 - k + m) % m;
+                double beta = _rho[i] * Dot(_y[i], dir);
+                Axpy(_alpha[i] - beta, _s[i], dir);
+            }
+        }
+
+        /// <summary>Stores s = xNew − x, y = gNew − g when the curvature s·y is positive.</summary>
+        public void Push(double[] x, double[] xNew, double[] g, double[] gNew)
+        {
+            var sNew = _s[_head] ??= new double[n];
+            var yNew = _y[_head] ??= new double[n];
+            for (int j = 0; j < n; j++) { sNew[j] = xNew[j] - x[j]; yNew[j] = gNew[j] - g[j]; }
+            double sy = Dot(sNew, yNew);
+            if (sy > 1e-16 * Dot(yNew, yNew))
+            {
+                _rho[_head] = 1 / sy;
+                _head = (_head + 1) % m;
+                Stored = Math.Min(Stored + 1, m);
+            }
+        }
     }
 
     /// <summary>The minimum-norm subgradient of f + λ‖x‖₁ (the gradient where differentiable).</summary>

@@ -1,13 +1,14 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using SaeGuard.Reports;
 
 namespace SaeGuard.Probes;
 
 /// <summary>
-/// probe/report.html: one self-contained dark page with the comparison table, out-of-fold ROC
-/// curves (inline SVG), per-category recall, held-out results and the SAE probe's features.
-/// (A minimal builder of its own; the shared Reports/HtmlReport may replace it later.)
+/// probe/report.html: one self-contained page (the shared <see cref="HtmlReport"/> builder and dark
+/// theme) with the comparison table, out-of-fold ROC curves (inline SVG), per-category recall,
+/// held-out results and the features the SAE probes use.
 /// </summary>
 public static class ProbeReport
 {
@@ -20,18 +21,17 @@ public static class ProbeReport
 
     public static string Render(ProbeMetricsFile m, CrossValidationResult cv, int[] labels, FeatureCatalog catalog)
     {
-        var sb = new StringBuilder();
-        sb.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>SaeGuard probe report</title><style>")
-          .Append("body{background:#111418;color:#e0e0e0;font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1100px;padding:0 16px}")
-          .Append("h1,h2,h3{color:#fff;font-weight:600}h2{border-bottom:1px solid #333;padding-bottom:4px;margin-top:32px}")
-          .Append("table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #333;padding:4px 8px;text-align:right}th{background:#1c2128}")
-          .Append("td.l,th.l{text-align:left}.muted{color:#9aa4ad}.hit{background:#ff7043;color:#000;padding:0 2px;border-radius:2px}")
-          .Append(".feat{border:1px solid #333;border-radius:6px;padding:8px 12px;margin:10px 0;background:#171b21}code{color:#80cbc4}")
-          .Append("</style></head><body>");
-        sb.Append("<h1>SaeGuard probe report</h1>");
-        sb.Append($"<p class=\"muted\">{E(m.Model)} layer {m.Layer} (d = {m.D}) · SAE {E(m.SaePath)} (d_sae = {m.DSae}) · pooling <b>{E(m.Pooling)}</b> · ")
-          .Append($"{m.NPerClass} prompts per class · {m.Folds}-fold stratified CV (seed {m.Seed}) · {F(m.Seconds, 1)} s</p>");
+        var report = new HtmlReport("SaeGuard probe report",
+            $"{m.Model} layer {m.Layer} (d = {m.D}) · SAE {m.SaePath} (d_sae = {m.DSae}) · pooling {m.Pooling} · " +
+            $"{m.NPerClass} prompts per class · {m.Folds}-fold stratified CV (seed {m.Seed}) · {F(m.Seconds, 1)} s");
+        foreach (var section in new[] { Comparison(m), Roc(cv, labels), DataSection(m.Selection), PerCategory(m), HeldOut(m), Features(m, catalog) })
+            if (section.Length > 0) report.RawHtml(section);
+        return report.Render();
+    }
 
+    static string Comparison(ProbeMetricsFile m)
+    {
+        var sb = new StringBuilder();
         sb.Append("<h2>Comparison (cross-validated, mean ± std over folds)</h2><table><tr><th class=\"l\">probe</th><th>AUROC</th><th>AUPRC</th><th>accuracy</th><th>F1</th><th>TPR @ 1% FPR</th><th>features used</th><th>threshold</th><th>OOF TPR / FPR at threshold</th></tr>");
         foreach (var kind in ProbeKinds.All)
         {
@@ -48,10 +48,16 @@ public static class ProbeReport
             sb.Append($"<li>Hybrid explanations: the top 5 features carry {F(100 * t5, 1)}% of the attribution on average; the SAE's reconstruction error carries {F(100 * (m.Hybrid.SaeResidualShare ?? 0), 1)}%.</li>");
         sb.Append("</ul>");
 
-        sb.Append("<h2>ROC curves (out-of-fold scores)</h2>").Append(RocSvg(cv, labels, logFpr: false)).Append(' ').Append(RocSvg(cv, labels, logFpr: true))
-          .Append("<p class=\"muted\">Right: the same curves with the false-positive rate on a log scale (0.1 % to 100 %), where near-perfect probes differ.</p>");
+        return sb.ToString();
+    }
 
-        var sel = m.Selection;
+    static string Roc(CrossValidationResult cv, int[] labels) =>
+        "<h2>ROC curves (out-of-fold scores)</h2>" + RocSvg(cv, labels, logFpr: false) + " " + RocSvg(cv, labels, logFpr: true) +
+        "<p class=\"muted\">Right: the same curves with the false-positive rate on a log scale (0.1 % to 100 %), where near-perfect probes differ.</p>";
+
+    static string DataSection(SelectionReport sel)
+    {
+        var sb = new StringBuilder();
         sb.Append("<h2>Data</h2><table><tr><th class=\"l\"></th><th>harmful</th><th>benign</th></tr>")
           .Append($"<tr><td class=\"l\">available</td><td>{sel.HarmfulAvailable}</td><td>{sel.BenignAvailable}</td></tr>")
           .Append($"<tr><td class=\"l\">used</td><td>{sel.HarmfulUsed}</td><td>{sel.BenignUsed}</td></tr>")
@@ -63,6 +69,12 @@ public static class ProbeReport
         foreach (var (src, c) in sel.BySource) sb.Append($"<tr><td class=\"l\">{E(src)}</td><td class=\"l\">{c.Label}</td><td>{c.Available}</td><td>{c.Used}</td></tr>");
         sb.Append("</table>");
 
+        return sb.ToString();
+    }
+
+    static string PerCategory(ProbeMetricsFile m)
+    {
+        var sb = new StringBuilder();
         if (m.Dense.PerCategoryRecall != null || m.Dense.PerCategoryFalsePositiveRate != null)
         {
             sb.Append("<h2>Per category (out-of-fold, at 0.5 / at threshold)</h2><table><tr><th class=\"l\">category</th><th class=\"l\">rate</th><th>n</th>");
@@ -87,6 +99,12 @@ public static class ProbeReport
             sb.Append("</table>");
         }
 
+        return sb.ToString();
+    }
+
+    static string HeldOut(ProbeMetricsFile m)
+    {
+        var sb = new StringBuilder();
         if (m.Test.Count > 0)
         {
             sb.Append("<h2>Held-out sets (final probes)</h2><table><tr><th class=\"l\">set</th><th class=\"l\">probe</th><th>n (harmful / benign)</th><th>AUROC</th><th>recall @ threshold</th><th>FPR @ threshold</th><th>flagged @ threshold</th><th>mean score</th></tr>");
@@ -100,6 +118,12 @@ public static class ProbeReport
             sb.Append("</table>");
         }
 
+        return sb.ToString();
+    }
+
+    static string Features(ProbeMetricsFile m, FeatureCatalog catalog)
+    {
+        var sb = new StringBuilder();
         sb.Append($"<h2>Features the SAE probes use ({catalog.Explained.Count})</h2>")
           .Append($"<p class=\"muted\">Weight = the change of the decision probe's ({E(m.Decision)}) logit per unit of the feature's pooled activation, the number the feature browser shows as probe weight; SAE L1 and SAE top-k weights in the same units (0 = unused); v·d = the dense probe's direction on the feature's decoder row (its hybrid attribution per unit of activation). Firing rate over the training prompts' tokens.</p>");
         foreach (var f in catalog.Explained)
@@ -122,7 +146,6 @@ public static class ProbeReport
             }
             sb.Append("</div>");
         }
-        sb.Append("</body></html>");
         return sb.ToString();
     }
 

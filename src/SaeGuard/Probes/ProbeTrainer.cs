@@ -7,30 +7,6 @@ using SaeGuard.Sae;
 
 namespace SaeGuard.Probes;
 
-public sealed record ProbeOptions
-{
-    public IReadOnlyList<string> Acts { get; init; } = Array.Empty<string>();
-    public string Sae { get; init; } = "";
-    public string Out { get; init; } = "";
-    public Pooling Pooling { get; init; } = Pooling.Mean;
-    public int Folds { get; init; } = 5;
-    public int Seed { get; init; }
-    /// <summary>A <see cref="LabelRules"/> spec.</summary>
-    public string? Labels { get; init; }
-    public bool MatchLength { get; init; }
-    public int MaxPerClass { get; init; }
-    public ProbeSettings Settings { get; init; } = new();
-    public IReadOnlyList<HeldOutSpec> Tests { get; init; } = Array.Empty<HeldOutSpec>();
-    /// <summary>The model path to record (and to run held-out text files through) when the acts name a non-built-in model.</summary>
-    public string? Model { get; init; }
-    public string Decision { get; init; } = ProbeKinds.Hybrid;
-    /// <summary>The stored threshold is the one giving this TPR on out-of-fold training scores.</summary>
-    public double TargetTpr { get; init; } = 0.95;
-    public int TopTokens { get; init; } = 8;
-    /// <summary>Opens the model for held-out text files (the CLI adds GGUF).</summary>
-    public ModelSources Models { get; init; } = ModelSources.BuiltIn;
-}
-
 /// <summary>
 /// The <c>probe</c> stage: labelled prompts from activation dumps → pooled activations and SAE
 /// codes → stratified k-fold comparison of the SAE, top-k SAE, dense and hybrid probes → final
@@ -42,6 +18,36 @@ public static class ProbeTrainer
     {
         log ??= s => Console.Error.WriteLine(s);
         var sw = Stopwatch.StartNew();
+        var inputs = OpenInputs(o, log);
+        var (prompts, selection, nPer) = SelectPrompts(o, inputs, log);
+        var features = DumpFeaturizer.Run(inputs.Dumps, prompts.Select(p => (p.Dump, p.DocId)).ToList(), inputs.Sae, o.Pooling, o.TopTokens);
+        var labels = prompts.Select(p => p.Label).ToArray();
+        var (cv, final) = CrossValidateAndFit(o, features, labels);
+        var hybrid = new HybridExplainer(final[ProbeKinds.Dense], inputs.Sae);
+        var thresholds = ProbeKinds.All.ToDictionary(k => k, k => BinaryMetrics.ThresholdForTpr(cv.OutOfFold[k], labels, o.TargetTpr));
+        var summaries = ProbeKinds.All.ToDictionary(k => k, k => Summarize(k, cv, final, labels, prompts, thresholds[k], hybrid, features));
+        var model = ModelForManifest(inputs.Meta, o.Model);
+        var tests = EvaluateHeldOut(o, inputs, model, final, thresholds);
+        var catalog = FeatureCatalog.Build(features, prompts, inputs.Dumps[0].TokenText, final, hybrid, inputs.Decision);
+        var metrics = new ProbeMetricsFile
+        {
+            NPerClass = nPer, Folds = o.Folds, Pooling = o.Pooling.Name(), Seed = o.Seed,
+            Model = inputs.Meta.Model, Layer = inputs.Meta.Layer, D = inputs.Meta.D, SaePath = Path.GetFullPath(o.Sae), DSae = inputs.Sae.DSae,
+            Decision = inputs.Decision, ThresholdTargetTpr = o.TargetTpr, Selection = selection, Settings = o.Settings,
+            Sae = summaries[ProbeKinds.Sae], SaeTopk = summaries[ProbeKinds.SaeTopK],
+            Dense = summaries[ProbeKinds.Dense], Hybrid = summaries[ProbeKinds.Hybrid],
+            Test = tests, Seconds = Math.Round(sw.Elapsed.TotalSeconds, 2),
+        };
+        var manifest = Manifest(o, inputs, model, summaries, thresholds, nPer);
+        WriteFolder(o.Out, metrics, manifest, final, catalog, prompts, cv, features, labels, inputs.Sae);
+        return metrics;
+    }
+
+    /// <summary>The dumps, their shared meta, the SAE and the rules, checked against each other.</summary>
+    sealed record Inputs(List<ActivationDump> Dumps, DumpMeta Meta, SaeModel Sae, IReadOnlyList<LabelRule> Rules, string Decision);
+
+    static Inputs OpenInputs(ProbeOptions o, Action<string> log)
+    {
         if (o.Acts.Count == 0) throw new UserError("probe needs at least one --acts folder.");
         if (o.Folds < 2) throw new UserError($"--folds must be at least 2, got {o.Folds}.");
         if (o.TargetTpr is <= 0 or > 1) throw new UserError($"The threshold's target TPR must be in (0, 1], got {o.TargetTpr}.");
@@ -56,9 +62,13 @@ public static class ProbeTrainer
         var sm = sae.Config.Metadata;
         if (sm.Layer != meta.Layer && !string.IsNullOrEmpty(sm.ModelName))
             log($"warning: SAE '{o.Sae}' was trained on layer {sm.Layer} of {sm.ModelName}; the activations are layer {meta.Layer} of {meta.Model}.");
+        return new Inputs(dumps, meta, sae, rules, decision);
+    }
 
-        // Labelled, balanced prompts.
-        var all = LabelledSet.Collect(dumps, rules, out int unlabelled, out int empty);
+    /// <summary>Labelled, balanced (optionally length-matched) prompts.</summary>
+    static (List<LabelledPrompt> Prompts, SelectionReport Selection, int NPerClass) SelectPrompts(ProbeOptions o, Inputs inputs, Action<string> log)
+    {
+        var all = LabelledSet.Collect(inputs.Dumps, inputs.Rules, out int unlabelled, out int empty);
         int h = all.Count(p => p.Label == 1), b = all.Count - h;
         if (h == 0 || b == 0)
             throw new UserError($"probe needs harmful and benign prompts, but the activations hold {h} harmful and {b} benign ({unlabelled} unlabelled). Labels come from the 'label' of docs.jsonl (extract --label / --label-column) or from --labels SOURCE=harmful|benign.");
@@ -67,55 +77,46 @@ public static class ProbeTrainer
         if (nPer < o.Folds)
             throw new UserError($"Only {selection.HarmfulUsed} harmful and {selection.BenignUsed} benign prompts are left after balancing{(o.MatchLength ? " and length matching" : "")}; each class needs at least --folds = {o.Folds}.");
         log($"probe: {selection.HarmfulUsed} harmful + {selection.BenignUsed} benign prompts (of {h} + {b}; {unlabelled} unlabelled), median tokens {selection.MedianTokensHarmful} vs {selection.MedianTokensBenign}, length-only AUROC {selection.LengthAuroc:F3}");
+        return (prompts, selection, nPer);
+    }
 
-        // Pooled features.
-        var features = DumpFeaturizer.Run(dumps, prompts.Select(p => (p.Dump, p.DocId)).ToList(), sae, o.Pooling, o.TopTokens);
-        var labels = prompts.Select(p => p.Label).ToArray();
+    /// <summary>Stratified k-fold cross-validation, then the final probes on all prompts.</summary>
+    static (CrossValidationResult Cv, Dictionary<string, LinearProbe> Final) CrossValidateAndFit(ProbeOptions o, PromptFeatures features, int[] labels)
+    {
+        using var bar = new ProgressBar("cv", o.Folds + 1, "folds");
+        var cv = CrossValidation.Run(features.Dense, features.D, features.Codes, features.M, labels, o.Folds, o.Seed, o.Settings, _ => bar.Advance(1));
+        var final = CrossValidation.FitAll(features.Dense, features.D, features.Codes, features.M, Enumerable.Range(0, labels.Length).ToArray(), labels, o.Settings);
+        bar.Advance(1);
+        return (cv, final);
+    }
 
-        // Cross-validation, then the final probes on all prompts.
-        CrossValidationResult cv;
-        Dictionary<string, LinearProbe> final;
-        using (var bar = new ProgressBar("cv", o.Folds + 1, "folds"))
-        {
-            cv = CrossValidation.Run(features.Dense, features.D, features.Codes, features.M, labels, o.Folds, o.Seed, o.Settings, _ => bar.Advance(1));
-            final = CrossValidation.FitAll(features.Dense, features.D, features.Codes, features.M, Enumerable.Range(0, prompts.Count).ToArray(), labels, o.Settings);
-            bar.Advance(1);
-        }
-        var hybrid = new HybridExplainer(final[ProbeKinds.Dense], sae);
-        var thresholds = ProbeKinds.All.ToDictionary(k => k, k => BinaryMetrics.ThresholdForTpr(cv.OutOfFold[k], labels, o.TargetTpr));
-        var summaries = ProbeKinds.All.ToDictionary(k => k, k => Summarize(k, cv, final, labels, prompts, thresholds[k], hybrid, features));
-
-        // Held-out sets.
-        var model = ModelForManifest(meta, o.Model);
+    /// <summary>The final probes on each --test set (a dump, or a text file run through the model, opened once).</summary>
+    static List<HeldOutResult> EvaluateHeldOut(ProbeOptions o, Inputs inputs, string model, Dictionary<string, LinearProbe> final, Dictionary<string, double> thresholds)
+    {
         TextFeaturizer? featurizer = null;
         var tests = new List<HeldOutResult>();
         try
         {
             foreach (var spec in o.Tests)
             {
-                var set = HeldOutSets.Load(spec, rules, meta, sae, o.Pooling,
-                    () => featurizer ??= new TextFeaturizer(ProbeSource.Open(o.Models, model, meta), sae, o.Pooling, meta.Dtype == "f16"));
+                var set = HeldOutSets.Load(spec, inputs.Rules, inputs.Meta, inputs.Sae, o.Pooling,
+                    () => featurizer ??= new TextFeaturizer(ProbeSource.Open(o.Models, model, inputs.Meta), inputs.Sae, o.Pooling, inputs.Meta.Dtype == "f16"));
                 tests.Add(HeldOutSets.Evaluate(set, final, thresholds));
             }
         }
         finally { featurizer?.Source.Dispose(); }
+        return tests;
+    }
 
-        var catalog = FeatureCatalog.Build(features, prompts, dumps[0].TokenText, final, hybrid, decision);
-        var metrics = new ProbeMetricsFile
-        {
-            NPerClass = nPer, Folds = o.Folds, Pooling = o.Pooling.Name(), Seed = o.Seed,
-            Model = meta.Model, Layer = meta.Layer, D = meta.D, SaePath = Path.GetFullPath(o.Sae), DSae = sae.DSae,
-            Decision = decision, ThresholdTargetTpr = o.TargetTpr, Selection = selection, Settings = o.Settings,
-            Sae = summaries[ProbeKinds.Sae], SaeTopk = summaries[ProbeKinds.SaeTopK],
-            Dense = summaries[ProbeKinds.Dense], Hybrid = summaries[ProbeKinds.Hybrid],
-            Test = tests, Seconds = Math.Round(sw.Elapsed.TotalSeconds, 2),
-        };
-        var manifest = new ProbeManifest
+    static ProbeManifest Manifest(ProbeOptions o, Inputs inputs, string model, Dictionary<string, ProbeSummary> summaries, Dictionary<string, double> thresholds, int nPer)
+    {
+        var meta = inputs.Meta;
+        return new ProbeManifest
         {
             Model = model, ModelName = meta.Model, ModelSha256 = meta.ModelSha256, Layer = meta.Layer, Hook = meta.Hook,
             HookTensor = meta.Extra?.GetValueOrDefault("hook_tensor"),
             MaxLength = meta.MaxLength, ActsDtype = meta.Dtype, D = meta.D, Pooling = o.Pooling.Name(),
-            DSae = sae.DSae, SaeArchitecture = sae.Config.Architecture, Decision = decision,
+            DSae = inputs.Sae.DSae, SaeArchitecture = inputs.Sae.Config.Architecture, Decision = inputs.Decision,
             Probes = ProbeKinds.All.ToDictionary(k => k, k => new ProbeEntry
             {
                 Description = summaries[k].Description, Threshold = thresholds[k], ThresholdTargetTpr = o.TargetTpr,
@@ -125,8 +126,13 @@ public static class ProbeTrainer
             NPerClass = nPer, Folds = o.Folds, Seed = o.Seed, LengthMatched = o.MatchLength, Labels = o.Labels,
             Acts = o.Acts.Select(Path.GetFullPath).ToList(),
         };
+    }
 
-        using var outDir = new AtomicDirectory(o.Out);
+    /// <summary>Writes the probe folder atomically (nothing appears unless every file is written).</summary>
+    static void WriteFolder(string dir, ProbeMetricsFile metrics, ProbeManifest manifest, Dictionary<string, LinearProbe> final, FeatureCatalog catalog,
+        IReadOnlyList<LabelledPrompt> prompts, CrossValidationResult cv, PromptFeatures features, int[] labels, SaeModel sae)
+    {
+        using var outDir = new AtomicDirectory(dir);
         AtomicFile.WriteAllText(outDir.File("metrics.json"), JsonSerializer.Serialize(metrics, JsonDefaults.Pretty));
         AtomicFile.WriteAllText(outDir.File(ProbeManifest.FileName), JsonSerializer.Serialize(manifest, JsonDefaults.Pretty));
         ProbeWeights.Write(outDir.File(ProbeManifest.WeightsFile), final);
@@ -136,7 +142,6 @@ public static class ProbeTrainer
         SaeLensFormat.WriteInto(sae, outDir.File(ProbeManifest.SaeFolder));
         File.WriteAllText(outDir.File("report.html"), ProbeReport.Render(metrics, cv, labels, catalog));
         outDir.Commit();
-        return metrics;
     }
 
     static ProbeSummary Summarize(string kind, CrossValidationResult cv, Dictionary<string, LinearProbe> final, int[] labels,
@@ -210,23 +215,5 @@ public static class ProbeTrainer
         if (f.Count < 2) return 0;
         double m = f.Average(g);
         return Math.Sqrt(f.Sum(x => (g(x) - m) * (g(x) - m)) / (f.Count - 1));
-    }
-}
-
-/// <summary>Opens the model a probe (or its training activations) came from.</summary>
-public static class ProbeSource
-{
-    public static IActivationSource Open(ModelSources models, string model, DumpMeta meta, int threads = 0) =>
-        Open(models, model, meta.Layer, meta.MaxLength, meta.Extra?.GetValueOrDefault("hook_tensor"), meta.ModelSha256, threads);
-
-    public static IActivationSource Open(ModelSources models, string model, int layer, int maxLength, string? hookTensor, string? expectedSha256, int threads = 0)
-    {
-        var source = models.Open(new ModelRequest(model, layer) { Threads = threads, MaxLength = maxLength > 0 ? maxLength : null, HookTensor = hookTensor });
-        if (!string.IsNullOrEmpty(expectedSha256) && !string.IsNullOrEmpty(source.ModelSha256) && source.ModelSha256 != expectedSha256)
-        {
-            source.Dispose();
-            throw new UserError($"Model '{model}' is not the model the probe was trained on (sha256 {source.ModelSha256[..12]}… vs {expectedSha256[..Math.Min(12, expectedSha256.Length)]}…).");
-        }
-        return source;
     }
 }

@@ -3,7 +3,7 @@ using System.Text;
 namespace SaeGuard.Probes;
 
 /// <summary>Joins tokens back into readable text (WordPiece "##" pieces glue to the previous token).</summary>
-public static class TokenJoin
+internal static class TokenJoin
 {
     public static string Join(IEnumerable<string> tokens, bool continuing = false)
     {

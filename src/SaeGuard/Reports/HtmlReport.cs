@@ -7,7 +7,8 @@ namespace SaeGuard.Reports;
 public enum CalloutKind { Info, Good, Warning, Bad }
 
 /// <summary>
-/// Builds one self-contained HTML page: inline CSS (dark, matching <see cref="PlotStyle"/>),
+/// Builds one self-contained HTML page: inline CSS (the one dark theme, matching <see cref="PlotStyle"/>;
+/// the feature browser's style.css uses the same colours),
 /// PNGs embedded as base64 data URIs, no scripts and no external links; a Content-Security-Policy
 /// forbids any network fetch, so the page renders the same offline. All text is HTML-escaped
 /// unless passed to <see cref="RawHtml"/>.
@@ -134,7 +135,12 @@ public sealed class HtmlReport
         .callout p { margin: 4px 0 0; }
         .callout.good { border-color: #009e73; } .callout.warning { border-color: #e69f00; } .callout.bad { border-color: #ff6b6b; }
         .yes { color: #ff9f43; font-weight: bold; } .no { color: #9aa0ab; }
-        code { background: #1c1f26; padding: 1px 4px; }
+        code { background: #1c1f26; padding: 1px 4px; color: #80cbc4; }
+        .muted { color: #9aa0ab; }
+        td.l, th.l { text-align: left; }
+        .hit { background: #ff7a00; color: #000; padding: 0 2px; border-radius: 2px; }
+        .feat { border: 1px solid #30343d; border-radius: 6px; padding: 8px 12px; margin: 10px 0; background: #181b21; }
+        svg { vertical-align: top; }
         footer { margin-top: 40px; font-size: 12px; }
         """;
 }

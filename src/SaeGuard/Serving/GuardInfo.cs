@@ -1,14 +1,5 @@
 namespace SaeGuard.Serving;
 
-/// <summary>The SAE a guard reads.</summary>
-public sealed record SaeInfo
-{
-    public int DIn { get; init; }
-    public int DSae { get; init; }
-    public string Architecture { get; init; } = "";
-    public int K { get; init; }
-}
-
 /// <summary>What a served guard is (/v1/info), read from its probe.json.</summary>
 public sealed record GuardInfo
 {

@@ -26,7 +26,7 @@ public class ProbeGuardTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _app = GuardServer.Build(_f.Loaded, new GuardServerOptions { BatchWindow = TimeSpan.FromMilliseconds(5) }, b => b.WebHost.UseTestServer());
+        _app = GuardServer.Build(_f.Loaded, new GuardServerOptions { BatchWindow = TimeSpan.FromMilliseconds(5) }, TestHost.InProcess);
         await _app.StartAsync();
         _client = _app.GetTestClient();
     }

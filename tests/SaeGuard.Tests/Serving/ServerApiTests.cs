@@ -39,7 +39,7 @@ public class ServerApiTests : IAsyncLifetime
         File.WriteAllBytes(_reports["activation_report/01_firing_rate_hist.png"], PngBytes);
         File.WriteAllText(_reports["feature_stats.npz"], "not served");
         _app = GuardServer.Build(new LoadedGuard(_f.Scorer, _f.Catalog, _f.ProbeDir), Options with { AnalysisReportDir = _reports.Path },
-            b => b.WebHost.UseTestServer());
+            TestHost.InProcess);
         await _app.StartAsync();
         _client = _app.GetTestClient();
     }
@@ -310,7 +310,7 @@ public class ServerApiTests : IAsyncLifetime
     public async Task A_failing_scorer_gives_a_500_without_internals()
     {
         var broken = new FailingScorer(_f.Scorer);
-        await using var app = GuardServer.Build(new LoadedGuard(broken, _f.Catalog), Options, b => b.WebHost.UseTestServer());
+        await using var app = GuardServer.Build(new LoadedGuard(broken, _f.Catalog), Options, TestHost.InProcess);
         await app.StartAsync();
         var r = await app.GetTestClient().PostAsync("/v1/classify", new StringContent("{\"text\":\"hello\"}", Encoding.UTF8, "application/json"));
         var body = await r.Content.ReadAsStringAsync();
