@@ -72,7 +72,7 @@ public sealed class ExtractBench : IBenchmark
         Directory.Delete(outDir, true);
     }
 
-    static string FindRepo()
+    internal static string FindRepo()
     {
         var d = new DirectoryInfo(AppContext.BaseDirectory);
         while (d != null && !File.Exists(Path.Combine(d.FullName, "SaeGuard.sln"))) d = d.Parent;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using System.Reflection;
 
 namespace SaeGuard.Cli;
@@ -11,9 +12,14 @@ public static class Program
     /// Every static class in SaeGuard.Cli.Commands with a <c>public static Command Create()</c>
     /// becomes a subcommand, in the order of <see cref="Order"/> (then by name).
     /// </summary>
-    public static RootCommand BuildRoot()
+    public static Command BuildRoot()
     {
-        var root = new RootCommand("SaeGuard: sparse autoencoders and probes for LLM safety, through mechanistic interpretability.");
+        // Not a RootCommand: its name would be the executable's (SaeGuard.Cli, or dotnet/testhost) in help and errors.
+        var root = new Command(CommandName, "SaeGuard: sparse autoencoders and probes for LLM safety, through mechanistic interpretability.")
+        {
+            new HelpOption(),
+            new VersionOption(),
+        };
         var commands = typeof(Program).Assembly.GetTypes()
             .Where(t => t.Namespace == "SaeGuard.Cli.Commands" && t.IsAbstract && t.IsSealed)
             .Select(t => t.GetMethod("Create", BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static, Type.EmptyTypes))
@@ -23,6 +29,9 @@ public static class Program
         foreach (var c in commands) root.Subcommands.Add(c);
         return root;
     }
+
+    /// <summary>The command's name in help, errors and the .NET tool (ToolCommandName).</summary>
+    public const string CommandName = "saeguard";
 
     static readonly string[] Order = { "demo", "extract", "train", "encode", "analyze", "probe", "classify", "data", "sae", "serve", "steer" };
 

@@ -1,4 +1,3 @@
-using SaeGuard.Common;
 using SaeGuard.Data.Mixing;
 
 namespace SaeGuard.Data;

@@ -45,8 +45,9 @@ public static class CorpusReader
     public static IEnumerable<DocRecord> Read(string path, CorpusReadOptions? options = null)
     {
         options ??= new CorpusReadOptions();
-        if (!File.Exists(path)) throw new UserError($"Input file not found: '{path}'.");
-        var format = options.Format == "auto" ? GuessFormat(path) : options.Format;
+        bool arrowFolder = Directory.Exists(path) && global::SaeGuard.Data.Formats.ArrowDatasetFormat.Matches(path);
+        if (!File.Exists(path) && !arrowFolder) throw new UserError($"Input file not found: '{path}'.");
+        var format = options.Format == "auto" ? (arrowFolder ? "arrow" : GuessFormat(path)) : options.Format;
         if (!Formats.TryGetValue(format, out var reader))
             throw new UserError($"Unknown input format '{format}' for '{path}' (known: {string.Join(", ", Formats.Keys)}).");
         options = options with { Source = options.Source ?? Path.GetFileNameWithoutExtension(path) };
@@ -69,6 +70,7 @@ public static class CorpusReader
         {
             // A ShareGPT file is a JSON list whose objects hold "conversations".
             if (Formats.ContainsKey("sharegpt") && LooksLikeShareGpt(path)) return "sharegpt";
+            if (Formats.ContainsKey("messages") && StartsWithChatList(path)) return "messages";
             return "json";
         }
         if (global::SaeGuard.Data.Formats.FormatSniffer.Sniff(path, ext) is { } known) return known;
@@ -80,6 +82,7 @@ public static class CorpusReader
             ".jsonl" or ".ndjson" => "jsonl",
             ".txt" or ".raw" or ".text" => "txt",
             ".parquet" => "parquet",
+            ".arrow" => "arrow",
             _ => throw new UserError($"Cannot tell the format of '{path}' from its extension; pass --format csv|jsonl|json|txt|parquet|sharegpt|hh-rlhf."),
         };
     }
@@ -90,6 +93,16 @@ public static class CorpusReader
         var buf = new byte[4096];
         int n = fs.Read(buf);
         return Encoding.UTF8.GetString(buf, 0, n).Contains("\"conversations\"");
+    }
+
+    /// <summary>A JSON list whose first item has a "messages" list (HF chat format).</summary>
+    static bool StartsWithChatList(string path)
+    {
+        using var fs = File.OpenRead(path);
+        var buf = new byte[4096];
+        int n = fs.Read(buf);
+        var head = Encoding.UTF8.GetString(buf, 0, n).TrimStart();
+        return head.StartsWith('[') && head.AsSpan(1).TrimStart().StartsWith("{") && head.Contains("\"messages\"");
     }
 
     internal static string? ResolveColumn(IReadOnlyList<string> names, string? wanted, string path, string what, bool required)

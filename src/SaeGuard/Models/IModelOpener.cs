@@ -1,5 +1,3 @@
-using SaeGuard.Common;
-
 namespace SaeGuard.Models;
 
 /// <summary>One kind of model <see cref="ModelSources"/> can open (the built-in MiniLM, ONNX files, GGUF files…).</summary>

@@ -1,5 +1,3 @@
-using SaeGuard.Common;
-
 namespace SaeGuard.Models;
 
 /// <summary>"minilm": the built-in all-MiniLM-L6-v2.</summary>

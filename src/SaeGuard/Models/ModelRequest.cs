@@ -1,5 +1,3 @@
-using SaeGuard.Common;
-
 namespace SaeGuard.Models;
 
 /// <summary>What <c>--model</c> and its companion options ask for.</summary>
@@ -14,4 +12,6 @@ public sealed record ModelRequest(string Model, int Layer)
     public string? HookTensor { get; init; }
     /// <summary>GGUF: wrap every text as a user turn in the model's chat template.</summary>
     public bool ChatTemplate { get; init; }
+    /// <summary>ONNX: which chat template (auto, none or a name); null follows <see cref="ChatTemplate"/> (auto or none).</summary>
+    public ChatTemplates.ChatTemplateChoice? TemplateChoice { get; init; }
 }

@@ -1,5 +1,3 @@
-using SaeGuard.Common;
-
 namespace SaeGuard.Models;
 
 /// <summary>A model's tokenizer as a count (what the data mixer needs), owning what it opened.</summary>

@@ -5,9 +5,9 @@ using SaeGuard.Common;
 namespace SaeGuard.Models;
 
 /// <summary>
-/// An ONNX transformer encoder run by ONNX Runtime, with one block's hidden state exposed as an
-/// extra graph output (found by graph structure, see <see cref="LayerNormLocator"/>), or any
-/// named tensor with <c>hookTensor</c>.
+/// An ONNX transformer (a post-LN encoder such as MiniLM, or a pre-norm decoder LLM) run by ONNX
+/// Runtime, with one block's residual stream made the graph's output and the blocks after it pruned
+/// (found by graph structure, see <see cref="OnnxBlocks"/>), or any named tensor with <c>hookTensor</c>.
 /// </summary>
 public sealed class OnnxTransformerSource : IActivationSource
 {
@@ -16,6 +16,7 @@ public sealed class OnnxTransformerSource : IActivationSource
     readonly string _tensor;
     readonly bool _int32Inputs;
     readonly bool _hasTokenTypes;
+    readonly DecoderInputs _decoderInputs;
     readonly Dictionary<string, string> _info = new();
 
     public string ModelName { get; }
@@ -34,6 +35,8 @@ public sealed class OnnxTransformerSource : IActivationSource
     /// <summary>LayerNorm sites found in the graph (for tests and diagnostics).</summary>
     public IReadOnlyList<LayerNormSite> LayerNorms { get; }
     public OnnxGraph Graph { get; }
+    /// <summary>The blocks found by graph structure (null when only a hook tensor was given and none were found).</summary>
+    public OnnxBlocks? Blocks { get; }
 
     public OnnxTransformerSource(byte[] modelBytes, string modelName, ITextTokenizer tokenizer, int layer,
         int threads = 0, int maxLength = 256, string? hookTensor = null, string? sha256 = null)
@@ -48,11 +51,11 @@ public sealed class OnnxTransformerSource : IActivationSource
         Graph = graph;
         foreach (var need in new[] { "input_ids", "attention_mask" })
             if (!graph.Inputs.Contains(need))
-                throw new UserError($"Model '{modelName}' has no '{need}' input (it has: {string.Join(", ", graph.Inputs)}); SaeGuard runs encoder transformers with input_ids and attention_mask.");
+                throw new UserError($"Model '{modelName}' has no '{need}' input (it has: {string.Join(", ", graph.Inputs)}); SaeGuard runs transformers with input_ids and attention_mask.");
         _hasTokenTypes = graph.Inputs.Contains("token_type_ids");
-        var norms = LayerNormLocator.Find(graph);
-        LayerNorms = norms;
-        var blocks = LayerNormLocator.BlockOutputs(norms);
+        LayerNorms = LayerNormLocator.Find(graph);
+        var (blocks, _) = OnnxBlocks.TryLocate(graph);
+        Blocks = blocks;
         if (hookTensor != null)
         {
             if (!graph.HasTensor(hookTensor))
@@ -64,13 +67,10 @@ public sealed class OnnxTransformerSource : IActivationSource
         }
         else
         {
-            if (blocks == null)
-                throw new UserError($"Could not find the transformer blocks of '{modelName}' by graph structure ({norms.Count} LayerNorms found; a post-LayerNorm encoder has 1 + 2×layers). Name the tensor to capture with --hook-tensor.");
+            blocks = OnnxBlocks.Locate(graph, modelName);
             LayerCount = blocks.Count;
-            if (layer < 0 || layer >= blocks.Count)
-                throw new UserError($"Layer {layer} is out of range for '{modelName}': it has {blocks.Count} layers (0–{blocks.Count - 1}).");
             Layer = layer;
-            _tensor = blocks[layer].Output;
+            _tensor = blocks.TensorOf(layer, modelName);
         }
         var bytes = graph.PrunedTo(_tensor);
         // Held in a using: ONNX Runtime reads the options again after parsing the model, and a
@@ -90,10 +90,12 @@ public sealed class OnnxTransformerSource : IActivationSource
             throw new UserError($"ONNX Runtime could not load '{modelName}'" + (hookTensor != null ? $" with hook tensor '{hookTensor}'" : "") + $": {e.Message}");
         }
         _int32Inputs = _session.InputMetadata["input_ids"].ElementDataType == TensorElementType.Int32;
+        _decoderInputs = DecoderInputs.Plan(_session.InputMetadata, modelName);
         var outMeta = _session.OutputMetadata[_tensor];
         Width = outMeta.Dimensions.Length > 0 && outMeta.Dimensions[^1] > 0 ? outMeta.Dimensions[^1] : ProbeWidth();
         _info["onnx_tensor"] = _tensor;
-        _info["architecture"] = "encoder (post-LN)";
+        _info["architecture"] = blocks?.Architecture ?? "unknown (hook tensor)";
+        if (blocks != null) _info["norm"] = blocks.NormKind;
         _info["n_layers"] = LayerCount.ToString();
     }
 
@@ -132,6 +134,7 @@ public sealed class OnnxTransformerSource : IActivationSource
             values.Add(Tensor(ids, shape));
             values.Add(Tensor(mask, shape));
             if (_hasTokenTypes) { names.Add("token_type_ids"); values.Add(Tensor(new long[b * t], shape)); }
+            _decoderInputs.Add(names, values, mask, b, t, _int32Inputs);
             // Held in a using: a RunOptions that only the native call still uses can be finalized
             // (its native handle released) mid-run when another thread triggers a GC.
             using var runOptions = new RunOptions();
@@ -165,5 +168,12 @@ public sealed class OnnxTransformerSource : IActivationSource
         return OrtValue.CreateTensorValueFromMemory(data.Select(v => (int)v).ToArray(), shape);
     }
 
-    public void Dispose() => _session.Dispose();
+    /// <summary>Adds a fact for meta.json (the opener records the tokenizer and chat template).</summary>
+    public void AddInfo(string key, string value) => _info[key] = value;
+
+    public void Dispose()
+    {
+        _session.Dispose();
+        (_tokenizer as IDisposable)?.Dispose();
+    }
 }

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
-using SaeGuard.Common;
 using SaeGuard.Data;
 
 namespace SaeGuard.Probes;

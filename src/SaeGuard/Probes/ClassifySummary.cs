@@ -1,9 +1,3 @@
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
-using SaeGuard.Common;
-using SaeGuard.Data;
-
 namespace SaeGuard.Probes;
 
 /// <summary>What <c>classify</c> produced: a verdict per document, the harmful count and, for labelled rows, metrics.</summary>

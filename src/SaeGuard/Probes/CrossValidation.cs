@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using SaeGuard.Common;
 
 namespace SaeGuard.Probes;
 

@@ -1,6 +1,5 @@
 using SaeGuard.Activations;
 using SaeGuard.Common;
-using SaeGuard.Models;
 using SaeGuard.Sae;
 
 namespace SaeGuard.Probes;

@@ -1,6 +1,3 @@
-using SaeGuard.Common;
-using SaeGuard.Sae;
-
 namespace SaeGuard.Probes;
 
 /// <summary>How to open a probe folder's model.</summary>

@@ -1,9 +1,3 @@
-using SaeGuard.Activations;
-using SaeGuard.Common;
-using SaeGuard.Data;
-using SaeGuard.Models;
-using SaeGuard.Sae;
-
 namespace SaeGuard.Probes;
 
 /// <summary>A held-out prompt: label 1/0, or null when unlabelled.</summary>

@@ -1,7 +1,6 @@
 using SaeGuard.Activations;
 using SaeGuard.Common;
 using SaeGuard.Data;
-using SaeGuard.Models;
 using SaeGuard.Sae;
 
 namespace SaeGuard.Probes;

@@ -1,8 +1,4 @@
-using SaeGuard.Activations;
-using SaeGuard.Common;
 using SaeGuard.Data;
-using SaeGuard.Models;
-using SaeGuard.Sae;
 
 namespace SaeGuard.Probes;
 

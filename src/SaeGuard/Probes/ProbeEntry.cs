@@ -1,8 +1,3 @@
-using System.Runtime.InteropServices;
-using System.Text.Json;
-using SaeGuard.Common;
-using SaeGuard.IO;
-
 namespace SaeGuard.Probes;
 
 /// <summary>One probe's entry in probe.json.</summary>

@@ -1,7 +1,5 @@
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using SaeGuard.Common;
-using SaeGuard.IO;
 
 namespace SaeGuard.Probes;
 

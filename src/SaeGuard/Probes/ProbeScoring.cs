@@ -1,9 +1,3 @@
-using SaeGuard.Activations;
-using SaeGuard.Common;
-using SaeGuard.Data;
-using SaeGuard.Models;
-using SaeGuard.Sae;
-
 namespace SaeGuard.Probes;
 
 internal static class ProbeScoring

@@ -1,9 +1,6 @@
-using System.Diagnostics;
-using System.Text.Json;
 using SaeGuard.Activations;
 using SaeGuard.Common;
 using SaeGuard.Models;
-using SaeGuard.Sae;
 
 namespace SaeGuard.Probes;
 

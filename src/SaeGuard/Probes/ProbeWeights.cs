@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Text.Json;
 using SaeGuard.Common;
 using SaeGuard.IO;
 

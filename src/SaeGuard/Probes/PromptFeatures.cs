@@ -1,7 +1,4 @@
-using SaeGuard.Activations;
-using SaeGuard.Common;
 using SaeGuard.Models;
-using SaeGuard.Sae;
 
 namespace SaeGuard.Probes;
 

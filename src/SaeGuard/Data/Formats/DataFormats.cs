@@ -22,6 +22,8 @@ public static class DataFormats
         f["self-instruct"] = SelfInstructFormat.Read;
         f["alpaca"] = AlpacaFormat.Read;
         f["corpus"] = CorpusFormat.Read;
+        f["messages"] = HfMessagesFormat.Read;
+        f["arrow"] = ArrowDatasetFormat.Read;
     }
 
     /// <summary>"auto" and every registered format, for --format help texts and messages.</summary>

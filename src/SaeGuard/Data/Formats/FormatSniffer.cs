@@ -49,6 +49,7 @@ public static class FormatSniffer
         bool Has(string name) => o.TryGetProperty(name, out _);
         if (Has("text") && Has("source")) return "corpus";
         if (Has("chosen") && Has("rejected")) return "hh-rlhf";
+        if (HfMessagesFormat.Matches(o)) return "messages";
         return null;
     }
 }
