@@ -10,7 +10,7 @@ static class ClassifyCommand
 {
     public static Command Create()
     {
-        var probe = CommonOptions.Required("--probe", "Probe folder written by 'saeguard probe'.");
+        var probe = new Option<string?>("--probe") { Description = "Probe folder written by 'saeguard probe' (default: the built-in guard, docs/GUARD.md)." };
         var text = new Option<string[]>("--text") { Description = "Text(s) to score.", AllowMultipleArgumentsPerToken = false };
         var input = new Option<string?>("--input") { Description = "CSV/JSONL/JSON/TXT file of texts to score." };
         var textCol = new Option<string?>("--text-column") { Description = "Column holding the text." };
@@ -39,9 +39,20 @@ static class ClassifyCommand
             var docs = file != null
                 ? CorpusReader.Read(file, new CorpusReadOptions { Format = p.GetValue(format)!, TextColumn = p.GetValue(textCol), LabelColumn = p.GetValue(labelCol), CsvLenient = p.GetValue(csvLenient) }).ToList()
                 : texts.Select(t => new DocRecord { Text = t }).ToList();
-            using var guard = GuardClassifier.Load(p.GetValue(probe)!, new GuardLoadOptions { Model = p.GetValue(model), Models = CliModels.Sources });
             var opts = new ScoreOptions { Probe = p.GetValue(use), Threshold = p.GetValue(threshold), TopFeatures = p.GetValue(top), IncludeTokens = jsonl && p.GetValue(tokens) };
-            var run = ClassifyRun.Run(guard, docs, opts, p.GetValue(batch));
+            ClassifySummary run;
+            if (p.GetValue(probe) is string dir)
+            {
+                using var guard = GuardClassifier.Load(dir, new GuardLoadOptions { Model = p.GetValue(model), Models = CliModels.Sources });
+                run = ClassifyRun.Run(guard, docs, opts, p.GetValue(batch));
+            }
+            else
+            {
+                if (p.GetValue(model) != null || opts.Probe != null || opts.IncludeTokens)
+                    throw new UserError("--use, --model and --tokens need --probe (the built-in guard has one scorer on the built-in model).");
+                using var guard = SpanGuard.LoadDefault();
+                run = ClassifyRun.Run(guard, docs, opts, p.GetValue(batch));
+            }
             if (outPath != null) AtomicFile.WriteAllText(outPath, jsonl ? ClassifyRun.Jsonl(run.Results, docs.Select(d => d.Label).ToList()) : ClassifyRun.Csv(run.Results));
             else if (!p.GetValue(json)) Console.Out.Write(ClassifyRun.Csv(run.Results));
             if (run.Metrics is { } metrics)

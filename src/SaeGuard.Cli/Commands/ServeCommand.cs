@@ -15,7 +15,7 @@ static class ServeCommand
 {
     public static Command Create()
     {
-        var probe = CommonOptions.Required("--probe", "Probe folder to serve.");
+        var probe = new Option<string?>("--probe") { Description = "Probe folder to serve (default: the built-in guard, docs/GUARD.md)." };
         var urls = new Option<string>("--urls") { Description = "Address(es) to listen on, ';'-separated (loopback only unless --allow-remote).", DefaultValueFactory = _ => GuardServerOptions.DefaultUrl };
         var allowRemote = new Option<bool>("--allow-remote") { Description = "Allow binding to non-loopback addresses (the API has no authentication)." };
         var report = new Option<string?>("--report") { Description = "Analysis report folder (saeguard analyze --out) to link from the feature browser." };
@@ -47,7 +47,9 @@ static class ServeCommand
                 MaxBatch = p.GetValue(maxBatch),
                 BatchWindow = TimeSpan.FromMilliseconds(p.GetValue(window)),
             };
-            using var guard = GuardLoader.Load(p.GetValue(probe)!, new Probes.GuardLoadOptions { Threads = p.GetValue(threads), Models = CliModels.Sources });
+            using var guard = p.GetValue(probe) is string dir
+                ? GuardLoader.Load(dir, new Probes.GuardLoadOptions { Threads = p.GetValue(threads), Models = CliModels.Sources })
+                : GuardLoader.LoadDefault();
             // A bind failure is reported below as one line; the host would also log it with a stack trace.
             var app = GuardServer.Build(guard, options, b => b.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None));
             try { app.Start(); }

@@ -9,7 +9,22 @@ namespace SaeGuard.Probes;
 /// <summary>The <c>classify</c> stage: score documents in batches (progress on stderr) and write CSV or JSONL.</summary>
 public static class ClassifyRun
 {
-    public static ClassifySummary Run(GuardClassifier guard, IReadOnlyList<DocRecord> docs, ScoreOptions options, int batch = 64)
+    public static ClassifySummary Run(GuardClassifier guard, IReadOnlyList<DocRecord> docs, ScoreOptions options, int batch = 64) =>
+        Run(texts => guard.Score(texts, options), docs, batch);
+
+    /// <summary>The same with the built-in span guard (<see cref="SpanGuard"/>): one scorer, so no --use/--tokens.</summary>
+    public static ClassifySummary Run(SpanGuard guard, IReadOnlyList<DocRecord> docs, ScoreOptions options, int batch = 64)
+    {
+        if (options.Probe != null || options.IncludeTokens)
+            throw new UserError("--use and --tokens need --probe (the built-in guard has one scorer).");
+        return Run(texts => guard.Score(texts, options.TopFeatures).Select(r =>
+        {
+            var g = SpanGuard.ToGuardResult(r);
+            return options.Threshold is double t ? g with { Threshold = t, Label = Labels.ForScore(g.Score, t) } : g;
+        }).ToList(), docs, batch);
+    }
+
+    static ClassifySummary Run(Func<IReadOnlyList<string>, IReadOnlyList<GuardResult>> score, IReadOnlyList<DocRecord> docs, int batch)
     {
         if (batch < 1) throw new UserError("--batch must be at least 1.");
         var results = new List<GuardResult>(docs.Count);
@@ -17,7 +32,7 @@ public static class ClassifyRun
             for (int i = 0; i < docs.Count; i += batch)
             {
                 var chunk = docs.Skip(i).Take(batch).Select(d => d.Text).ToList();
-                results.AddRange(guard.Score(chunk, options));
+                results.AddRange(score(chunk));
                 bar.Advance(chunk.Count);
             }
         return new ClassifySummary(results, results.Count(r => r.Label == Labels.Harmful), ClassifyMetrics.Of(results, docs.Select(d => d.Label).ToList()));
@@ -51,7 +66,9 @@ public static class ClassifyRun
             sb.Append(JsonSerializer.Serialize(new
             {
                 text = r.Text, score = r.Score, label = r.Label, threshold = r.Threshold, probe = r.Probe,
-                top_features = r.TopFeatures.Select(f => new { id = f.Id, contribution = f.Contribution, activation = f.Activation, label = f.Label }),
+                top_features = r.TopFeatures.Select(f => new { id = f.Id, contribution = f.Contribution, activation = f.Activation, label = f.Label, token = f.Token }),
+                negative_features = r.NegativeFeatures.Select(f => new { id = f.Id, contribution = f.Contribution, activation = f.Activation, label = f.Label, token = f.Token }),
+                offset = r.Offset, span = r.Span,
                 sae_residual = r.Residual,
                 true_label = trueLabels[i],
                 tokens = r.Tokens?.Select(t => new { token = t.Token, activations = t.Activations }),

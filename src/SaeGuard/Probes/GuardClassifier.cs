@@ -81,13 +81,14 @@ public sealed class GuardClassifier : IDisposable
         for (int i = 0; i < texts.Count; i++)
         {
             double? residual = Contributions(kind, f, i, c);
-            var top = TopContributions(c, f.CodeRow(i), o.TopFeatures);
+            var top = TopContributions(c, f.CodeRow(i), o.TopFeatures, positive: true);
+            var negative = TopContributions(c, f.CodeRow(i), o.TopFeatures, positive: false);
             var tok = f.Tokenized![i];
             results[i] = new GuardResult
             {
                 Text = texts[i], Score = scores[i], Threshold = threshold, Probe = kind,
                 Label = Data.Labels.ForScore(scores[i], threshold),
-                TopFeatures = top, Residual = residual,
+                TopFeatures = top, NegativeFeatures = negative, Residual = residual,
                 Tokens = o.IncludeTokens ? TopTokenActivations(f, i, top) : null,
                 TokenCount = tok.Length, TokensTruncated = tok.Truncated,
             };
@@ -125,9 +126,11 @@ public sealed class GuardClassifier : IDisposable
         return null;
     }
 
-    List<FeatureContribution> TopContributions(double[] c, ReadOnlySpan<float> codes, int n)
+    /// <summary>The n features that pushed the score up most (positive), or down most (negative), largest first.</summary>
+    List<FeatureContribution> TopContributions(double[] c, ReadOnlySpan<float> codes, int n, bool positive)
     {
-        var order = Enumerable.Range(0, c.Length).Where(j => c[j] != 0).OrderByDescending(j => Math.Abs(c[j])).ThenBy(j => j).Take(n).ToArray();
+        var order = Enumerable.Range(0, c.Length).Where(j => positive ? c[j] > 0 : c[j] < 0)
+            .OrderByDescending(j => Math.Abs(c[j])).ThenBy(j => j).Take(n).ToArray();
         var top = new List<FeatureContribution>(order.Length);
         foreach (var j in order) top.Add(new FeatureContribution(j, c[j], codes[j], FeatureLabel(j)));
         return top;

@@ -14,4 +14,11 @@ public static class GuardLoader
         var guard = new ProbeGuard(GuardClassifier.Load(probeDir, options), topFeatures);
         return new LoadedGuard(guard, guard.Classifier.Catalog, Path.GetFullPath(probeDir));
     }
+
+    /// <summary>The guard built into the package (<see cref="SpanGuard.LoadDefault"/>), for serve without --probe.</summary>
+    public static LoadedGuard LoadDefault(int topFeatures = ProbeGuard.DefaultTopFeatures)
+    {
+        var scorer = new SpanGuardScorer(SpanGuard.LoadDefault(), topFeatures);
+        return new LoadedGuard(scorer, scorer.Catalog(), scorer.Guard.Directory);
+    }
 }

@@ -81,9 +81,9 @@ public class GuardScorerTests
             Assert.Equal(r.DenseScore, v.Score, 4);
             Assert.Equal(v.Score >= threshold ? "harmful" : "benign", v.Label);
             Assert.Equal(threshold, v.Threshold);
-            // hybrid attribution: cⱼ = zⱼ · v·dⱼ
+            // hybrid attribution: cⱼ = zⱼ · v·dⱼ; the listed features are those that pushed the score up
             var expected = Enumerable.Range(0, r.Pooled.Length)
-                .Select(j => (Id: j, C: r.Pooled[j] * r.Projection[j])).Where(c => c.C != 0)
+                .Select(j => (Id: j, C: r.Pooled[j] * r.Projection[j])).Where(c => c.C > 0)
                 .OrderByDescending(c => Math.Abs(c.C)).Take(ProbeGuard.DefaultTopFeatures).ToList();
             Assert.Equal(expected.Select(c => c.Id), v.TopFeatures.Select(c => c.Id));
             for (int j = 0; j < expected.Count; j++)

@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using SaeGuard.Data.Guard;
+using SaeGuard.Data.Mixing;
+using SaeGuard.Models;
+using SaeGuard.Probes;
+using SaeGuard.Sae;
+using SaeGuard.Sae.Training;
+
+namespace SaeGuard.Bench;
+
+/// <summary>
+/// Trains the built-in default guard from the cached layer-4 activations of the guard set's training
+/// split: a TopK SAE (768 latents, k 32) on training tokens, the 16-token span probe (look-alike and
+/// benign wrapped-request spans weighted ×3, L2 C = 0.1) and the window-mean probe (L2 C = 1); the
+/// threshold is the 95 % recall point of the plain harmful training prompts' 5-fold out-of-fold
+/// logits, and Platt scaling is fitted on all out-of-fold training logits. Writes a span-guard folder.
+/// </summary>
+static class GuardShip
+{
+    public const int SpanLength = 16;
+
+    public static void Run(IReadOnlyList<GuardRow> rows, GuardActivationCache c, int seed, string dir, Action<string> emit)
+    {
+        int d = c.D;
+        var tok = BuiltInModels.MiniLmTokenizer();
+        var req = rows.Select(r => GuardTrainingWindows.RequestSpan(tok, r)).ToArray();
+        var isTrain = rows.Select(r => r.Split == GuardSplits.Train).ToArray();
+        var fold = rows.Select(r => (int)((uint)GuardSetBuilder.StableHash(seed + (r.Template != "" ? "t:" + r.Template : "b:" + Deduplicator.Normalize(r.BaseText))) % 5)).ToArray();
+        var yWin = c.Windows.Select(w => rows[w.Row].IsHarmful && w.HasRequest ? 1 : 0).ToArray();
+        var trainWindows = Enumerable.Range(0, c.Windows.Count).Where(w => isTrain[c.Windows[w].Row]).ToList();
+
+        // spans
+        var spanWindow = new List<int>(); var spanStart = new List<int>(); var spanY = new List<int>(); var feats = new List<float>();
+        var m = new double[d];
+        for (int w = 0; w < c.Windows.Count; w++)
+        {
+            var win = c.Windows[w];
+            int n = win.Tokens;
+            if (n == 0) continue;
+            var t = c.Tokens(win);
+            var (rs, rl) = req[win.Row];
+            foreach (var s0 in SpanGuardModel.SpanStartsFor(n, SpanLength))
+            {
+                int len = Math.Min(SpanLength, n);
+                Array.Clear(m);
+                for (int k = s0; k < s0 + len; k++) for (int j = 0; j < d; j++) m[j] += (double)t[k * d + j];
+                foreach (var v in m) feats.Add((float)(v / len));
+                int a = win.Start + s0, b = a + len;
+                int overlap = Math.Max(0, Math.Min(b, rs + rl) - Math.Max(a, rs));
+                spanY.Add(rows[win.Row].IsHarmful && overlap * 2 >= Math.Min(rl, len) ? 1 : 0);
+                spanWindow.Add(w); spanStart.Add(s0);
+            }
+        }
+        var xs = feats.ToArray();
+        var ys = spanY.ToArray();
+        List<int> Weighted(IEnumerable<int> spans) => spans.SelectMany(i =>
+        {
+            var r = rows[c.Windows[spanWindow[i]].Row];
+            bool hard = ys[i] == 0 && (r.Kind == GuardKinds.Lookalike || (r.Kind == GuardKinds.WrappedBenign && c.Windows[spanWindow[i]].HasRequest));
+            return hard ? new[] { i, i, i } : new[] { i };
+        }).ToList();
+
+        (double[] V, double B, double[] WV, double WB) Fit(Func<int, bool> rowOk)
+        {
+            var sp = ProbeFitting.FitL2(xs, d, Weighted(Enumerable.Range(0, ys.Length).Where(i => rowOk(c.Windows[spanWindow[i]].Row))), ys, 0.1);
+            var wp = ProbeFitting.FitL2(c.Mean, d, trainWindows.Where(w => rowOk(c.Windows[w].Row)).ToList(), yWin, 1);
+            var (v, b) = sp.RawDirection();
+            var (wv, wb) = wp.RawDirection();
+            return (v, b, wv, wb);
+        }
+
+        double[] RowLogits(double[] v, double b, double[] wv, double wb, Func<int, bool> rowOk)
+        {
+            var logits = Enumerable.Repeat(double.NegativeInfinity, rows.Count).ToArray();
+            var winLogit = new double[c.Windows.Count];
+            for (int w = 0; w < c.Windows.Count; w++) winLogit[w] = wb + Dot(wv, c.Mean.AsSpan(w * d, d));
+            for (int i = 0; i < ys.Length; i++)
+            {
+                int w = spanWindow[i], r = c.Windows[w].Row;
+                if (!rowOk(r)) continue;
+                logits[r] = Math.Max(logits[r], b + Dot(v, xs.AsSpan(i * d, d)) + winLogit[w]);
+            }
+            return logits;
+        }
+
+        var sw = Stopwatch.StartNew();
+        var oof = Enumerable.Repeat(double.NegativeInfinity, rows.Count).ToArray();
+        for (int k = 0; k < 5; k++)
+        {
+            int kk = k;
+            var f = Fit(r => isTrain[r] && fold[r] != kk);
+            var l = RowLogits(f.V, f.B, f.WV, f.WB, r => isTrain[r] && fold[r] == kk);
+            for (int r = 0; r < rows.Count; r++) if (isTrain[r] && fold[r] == kk) oof[r] = l[r];
+        }
+        var trainIdx = Enumerable.Range(0, rows.Count).Where(r => isTrain[r]).ToArray();
+        var plainH = trainIdx.Where(r => rows[r].Kind == GuardKinds.PlainHarmful).ToArray();
+        double tLogit = BinaryMetrics.ThresholdForTpr(plainH.Select(r => oof[r]).ToArray(), plainH.Select(_ => 1).ToArray(), 0.95);
+        var platt = PlattScaling.Fit(trainIdx.Select(r => oof[r]).ToArray(), trainIdx.Select(r => rows[r].IsHarmful ? 1 : 0).ToArray());
+        emit($"5-fold OOF fits: {sw.Elapsed.TotalSeconds:F0} s; threshold logit {tLogit:F3}, Platt A {platt.A:F3} B {platt.B:F3}");
+
+        var final = Fit(r => isTrain[r]);
+        var all = RowLogits(final.V, final.B, final.WV, final.WB, _ => true);
+
+        // SAE on training tokens (every second token of the training windows)
+        var sample = new List<float>();
+        foreach (var w in trainWindows)
+        {
+            var t = c.Tokens(c.Windows[w]);
+            for (int k = 0; k < c.Windows[w].Tokens; k += 2) for (int j = 0; j < d; j++) sample.Add((float)t[k * d + j]);
+        }
+        sw.Restart();
+        var data = sample.ToArray();
+        var sae = SaeTrainer.Train(data, d, new SaeTrainOptions { Arch = "topk", K = 32, Latents = 768, Tokens = 3L * (data.Length / d), Seed = seed, BatchSize = 2048 });
+        emit($"SAE 768 latents k 32 on {data.Length / d:N0} tokens × 3 epochs: {sw.Elapsed.TotalSeconds:F0} s");
+        var labels = Labels(rows, c, sae, tok, trainWindows);
+        var model = new SpanGuardModel(SpanLength, final.V, final.B, final.WV, final.WB, sae, labels);
+
+        var metrics = new Dictionary<string, Dictionary<string, double>>();
+        foreach (var (name, scores, split, t) in new[] { ("cv_train", oof, GuardSplits.Train, (double?)tLogit), ("val", all, GuardSplits.Validation, (double?)tLogit),
+                     ("val_own_t95", all, GuardSplits.Validation, null), ("test", all, GuardSplits.Test, (double?)tLogit), ("test_own_t95", all, GuardSplits.Test, null) })
+        {
+            var f = GuardEvaluation.Figures(rows, scores, split, t);
+            emit(f.Row($"shipped guard: {name}"));
+            metrics[name] = new()
+            {
+                ["plain_auroc"] = f.PlainAuroc, ["threshold_logit"] = f.Threshold, ["plain_harmful_recall"] = f.PlainHarmfulRecall,
+                ["plain_benign_fpr"] = f.PlainBenignFpr, ["lookalike_fpr"] = f.LookalikeFpr, ["wrapped_harmful_recall"] = f.WrappedRecall,
+                ["wrapped_benign_flagged"] = f.WrappedBenignFpr, ["harmful_vs_lookalike_auroc"] = f.LookalikeAuroc,
+            };
+        }
+        var manifest = new SpanGuardManifest
+        {
+            SpanLength = SpanLength, ThresholdLogit = tLogit, Threshold = platt.Apply(tLogit), PlattA = platt.A, PlattB = platt.B, Seed = seed,
+            CreatedUtc = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"), Labels = labels.ToList(), Metrics = metrics,
+            TrainingRows = GuardKinds.All.ToDictionary(k => k, k => trainIdx.Count(r => rows[r].Kind == k)),
+            Recipe = "dotnet run --project bench/SaeGuard.Bench -c Release -- guard-quality --stage ship --seed " + seed,
+        };
+        SpanGuardBundle.Write(dir, model, manifest);
+        emit($"shipped guard written to {dir}");
+    }
+
+    static string[] Labels(IReadOnlyList<GuardRow> rows, GuardActivationCache c, SaeModel sae, WordPieceTextTokenizer tok, List<int> trainWindows)
+    {
+        int d = c.D, m = sae.DSae;
+        var stats = new FeatureTokenStats(m, 8);
+        var byRow = trainWindows.GroupBy(w => c.Windows[w].Row);
+        foreach (var g in byRow)
+        {
+            var full = tok.Encode(rows[g.Key].Text, 1 << 20);
+            var windows = TokenWindows.Split(full, 256);
+            var ws = g.ToList();
+            for (int i = 0; i < ws.Count && i < windows.Count; i++)
+            {
+                var win = c.Windows[ws[i]];
+                var ids = windows[i].Tokens.Ids.Where((_, k) => !windows[i].Tokens.IsSpecial[k]).ToArray();
+                if (ids.Length != win.Tokens) continue;
+                var t = c.Tokens(win);
+                var x = new float[win.Tokens * d];
+                for (int k = 0; k < x.Length; k++) x[k] = (float)t[k];
+                var z = sae.Encode(x, win.Tokens);
+                for (int k = 0; k < win.Tokens; k++) stats.Add(z.AsSpan(k * m, m), ws[i], k, ids[k]);
+            }
+        }
+        return Enumerable.Range(0, m).Select(j => FeatureCatalog.LabelOf(stats.Top(j).Select(h => tok.TokenText(h.TokenId)))).ToArray();
+    }
+
+    static double Dot(double[] v, ReadOnlySpan<float> x)
+    {
+        double s = 0;
+        for (int i = 0; i < v.Length; i++) s += v[i] * x[i];
+        return s;
+    }
+}
