@@ -1,4 +1,5 @@
 using SaeGuard.Gguf.Testing;
+using SaeGuard.Data.Fuzzing;
 using SaeGuard.IO.Fuzzing;
 
 namespace SaeGuard.Bench;

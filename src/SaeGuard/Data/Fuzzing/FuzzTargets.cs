@@ -1,9 +1,10 @@
 using System.IO.Compression;
 using System.Text;
-using SaeGuard.Data;
+using SaeGuard.IO;
+using SaeGuard.IO.Fuzzing;
 using SaeGuard.IO.Torch;
 
-namespace SaeGuard.IO.Fuzzing;
+namespace SaeGuard.Data.Fuzzing;
 
 /// <summary>
 /// The parsers SaeGuard exposes to files from elsewhere, each with real seed files: the interop
