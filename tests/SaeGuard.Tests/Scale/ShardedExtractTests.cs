@@ -68,10 +68,11 @@ public class ShardedExtractTests : IClassFixture<ShardedCorpus>
         var args = new[] { "extract", "--out", outDir, "--shard", "2/4" }.Concat(ShardedCorpus.CorpusArgs(400)).ToArray();
         var p = CliProcess.Start(args);
         var deadline = DateTime.UtcNow.AddSeconds(120);
-        while (!p.HasExited && DateTime.UtcNow < deadline && !Directory.EnumerateDirectories(tmp.Path, ".shard-2.tmp-*").Any(d => File.Exists(Path.Combine(d, "docs.jsonl"))))
-            Thread.Sleep(20);
+        // Killed as soon as its temporary folder exists: on an idle machine the whole shard takes well
+        // under a second, so waiting longer made the kill race the finish.
+        while (!p.HasExited && DateTime.UtcNow < deadline && !Directory.EnumerateDirectories(tmp.Path, ".shard-2.tmp-*").Any())
+            Thread.Sleep(5);
         Assert.False(p.HasExited, "the worker finished before it could be killed; use a larger corpus");
-        Thread.Sleep(300);
         p.Kill(entireProcessTree: true);
         p.WaitForExit();
         Assert.False(File.Exists(Path.Combine(outDir, "meta.json")), "a killed worker must not leave a finished shard");
