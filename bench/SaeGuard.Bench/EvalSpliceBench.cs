@@ -74,7 +74,7 @@ public sealed class EvalSpliceBench : IBenchmark
                 Report("random llama d1024 × 8 (f16), layer 3", tokens, new (string, RowSplice?)[] { ("plain (all logits)", null), ("identity splice", (_, _, _) => { }), ("TopK SAE 8192 k64 splice", SaeSplice(sae)) },
                     sp => Time(() => { foreach (var p in packs) s.Forward(p, sp); }, 3));
             }
-            using (var spliced = OnnxSplicedEncoder.Open("minilm", 3, null, threads, null))
+            using (var spliced = OnnxSplicedModel.Open("minilm", 3, null, threads, null))
             using (var full = BuiltInModels.MiniLm(5, threads))
             {
                 var docs = corpus.Take(miniDocs).Select(spliced.Tokenize).ToList();

@@ -12,7 +12,7 @@ static class EvalCommand
     public static Command Create()
     {
         var sae = new Option<string[]>("--sae") { Description = "SAE folder(s) (SAELens layout); repeat for several.", Required = true, AllowMultipleArgumentsPerToken = true };
-        var model = new Option<string>("--model") { Description = "PATH.gguf (decoder LM) or minilm / PATH.onnx (encoder).", DefaultValueFactory = _ => "minilm" };
+        var model = new Option<string>("--model") { Description = "PATH.gguf or PATH.onnx (decoder LM: CE/KL), minilm or PATH.onnx (encoder: embedding cosine).", DefaultValueFactory = _ => "minilm" };
         var layer = new Option<int?>("--layer") { Description = "Hooked layer (default: the SAEs' metadata layer)." };
         var input = new Option<string>("--input") { Description = "Evaluation corpus (CSV, JSONL, TXT, …); labelled corpora also get k-sparse probing.", Required = true };
         var format = new Option<string>("--format") { Description = SaeGuard.Data.Formats.DataFormats.KnownNames, DefaultValueFactory = _ => "auto" };
@@ -58,6 +58,6 @@ static class EvalCommand
             if (!File.Exists(model)) throw new UserError($"Model not found: '{model}'.");
             return new GgufSplicer(model, layer, new GgufOptions { Threads = threads, MaxLength = maxLength });
         }
-        return OnnxSplicedEncoder.Open(model, layer, tokenizer, threads, maxLength);
+        return OnnxSplicedModel.Open(model, layer, tokenizer, threads, maxLength);
     }
 }

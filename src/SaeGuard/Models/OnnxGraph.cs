@@ -143,10 +143,30 @@ public sealed partial class OnnxGraph
 
         var used = new HashSet<string>(Nodes.Where(n => keep.Contains(n.Index)).SelectMany(n => n.Inputs));
         used.Add(tensor);
+        bool outputKept = false;
+        var graph = CopyGraph(new GraphFilter(
+            Node: keep.Contains,
+            Initializer: used.Contains,
+            // older exporters also list initializers as graph inputs: drop those of dropped initializers
+            Input: name => !_initializers.ContainsKey(name) || used.Contains(name),
+            Output: name => { bool k = name == tensor; outputKept |= k; return k; }));
+        if (!outputKept) graph.Write(OutputValueInfo(tensor));
+        return WithGraph(graph.ToArray());
+    }
 
+    /// <summary>Which entries of the graph message <see cref="CopyGraph"/> keeps: nodes by index, the others by name.</summary>
+    sealed record GraphFilter(Func<int, bool> Node, Func<string, bool> Initializer, Func<string, bool> Input, Func<string, bool> Output)
+    {
+        /// <summary>Written just before the first graph input entry (or at the end when there is none).</summary>
+        public byte[]? FirstInput { get; init; }
+    }
+
+    /// <summary>The graph message's fields in their order, without the nodes, initializers, inputs and outputs <paramref name="keep"/> rejects.</summary>
+    MemoryStream CopyGraph(GraphFilter keep)
+    {
         var graph = new MemoryStream(_graphLen);
         int nodeIndex = 0;
-        bool outputKept = false;
+        bool inputWritten = keep.FirstInput == null;
         int p = _graphStart, end = _graphStart + _graphLen;
         while (p < end)
         {
@@ -155,23 +175,18 @@ public sealed partial class OnnxGraph
             int valueStart = p;
             Skip(_model, ref p, wire);
             bool copy = true;
-            if (field == 1 && wire == 2) copy = keep.Contains(nodeIndex++);
-            else if (field == 5 && wire == 2) copy = used.Contains(NameOf(valueStart, TensorNameField));
+            if (field == 1 && wire == 2) copy = keep.Node(nodeIndex++);
+            else if (field == 5 && wire == 2) copy = keep.Initializer(NameOf(valueStart, TensorNameField));
             else if (field == 11 && wire == 2)
             {
-                // older exporters also list initializers as graph inputs: drop those of dropped initializers
-                var name = NameOf(valueStart, ValueInfoNameField);
-                copy = !_initializers.ContainsKey(name) || used.Contains(name);
+                if (!inputWritten) { graph.Write(keep.FirstInput!); inputWritten = true; }
+                copy = keep.Input(NameOf(valueStart, ValueInfoNameField));
             }
-            else if (field == 12 && wire == 2)
-            {
-                copy = NameOf(valueStart, ValueInfoNameField) == tensor;
-                outputKept |= copy;
-            }
+            else if (field == 12 && wire == 2) copy = keep.Output(NameOf(valueStart, ValueInfoNameField));
             if (copy) graph.Write(_model, tagStart, p - tagStart);
         }
-        if (!outputKept) graph.Write(OutputValueInfo(tensor));
-        return WithGraph(graph.ToArray());
+        if (!inputWritten) graph.Write(keep.FirstInput!);
+        return graph;
     }
 
     const int TensorNameField = 8, ValueInfoNameField = 1;

@@ -30,31 +30,12 @@ public sealed partial class OnnxGraph
             if (producer.TryGetValue(name, out var n) && keep.Add(n.Index))
                 foreach (var i in n.Inputs) if (i.Length > 0) todo.Push(i);
         }
+        var fused = Nodes.FirstOrDefault(n => keep.Contains(n.Index) && n.Outputs.Contains(tensor));
+        if (fused != null)
+            throw new InvalidDataException($"'{tensor}' is made by node '{fused.Name}' ({fused.OpType}), whose other outputs the rest of the graph also reads (a fused norm that outputs the residual sum); the graph cannot be split there.");
         if (!reached) throw new InvalidDataException($"'{output}' does not depend on '{tensor}'.");
         var used = new HashSet<string>(Nodes.Where(n => keep.Contains(n.Index)).SelectMany(n => n.Inputs));
-
-        var graph = new MemoryStream(_graphLen);
-        int nodeIndex = 0;
-        int p = _graphStart, end = _graphStart + _graphLen;
-        bool inputWritten = false;
-        while (p < end)
-        {
-            int tagStart = p;
-            var (field, wire) = Tag(_model, ref p);
-            int valueStart = p;
-            Skip(_model, ref p, wire);
-            bool copy = true;
-            if (field == 1 && wire == 2) copy = keep.Contains(nodeIndex++);
-            else if (field == 5 && wire == 2) copy = used.Contains(NameOf(valueStart, TensorNameField));
-            else if (field == 11 && wire == 2)
-            {
-                if (!inputWritten) { graph.Write(InputValueInfo(tensor, width)); inputWritten = true; }
-                copy = used.Contains(NameOf(valueStart, ValueInfoNameField));
-            }
-            else if (field == 12 && wire == 2) copy = NameOf(valueStart, ValueInfoNameField) == output;
-            if (copy) graph.Write(_model, tagStart, p - tagStart);
-        }
-        if (!inputWritten) graph.Write(InputValueInfo(tensor, width));
+        var graph = CopyGraph(new GraphFilter(keep.Contains, used.Contains, used.Contains, name => name == output) { FirstInput = InputValueInfo(tensor, width) });
         return WithGraph(graph.ToArray());
     }
 

@@ -10,7 +10,7 @@ public class OnnxSpliceTests
     [Fact]
     public void Suffix_graph_fed_the_hooked_layer_reproduces_the_full_model()
     {
-        using var spliced = OnnxSplicedEncoder.Open("minilm", 3, null, 2, null);
+        using var spliced = OnnxSplicedModel.Open("minilm", 3, null, 2, null);
         using var full = BuiltInModels.MiniLm(layer: 5, threads: 2); // block 5's output is last_hidden_state
         Assert.Equal("last_hidden_state", full.TensorName);
         var docs = Texts.Select(spliced.Tokenize).ToList();
@@ -33,7 +33,7 @@ public class OnnxSpliceTests
     [Fact]
     public void Splicing_zeros_equals_the_suffix_graph_fed_zeros()
     {
-        using var spliced = OnnxSplicedEncoder.Open("minilm", 2, null, 2, null);
+        using var spliced = OnnxSplicedModel.Open("minilm", 2, null, 2, null);
         var docs = Texts.Select(spliced.Tokenize).ToList();
         var zero = spliced.Forward(docs, (rows, _, _) => rows.Clear());
         var direct = spliced.RunSuffix(docs, docs.Select(d => new float[d.Length * 384]).ToList());
@@ -48,7 +48,7 @@ public class OnnxSpliceTests
     [Fact]
     public void Embedding_score_of_the_error_term_is_one_and_of_zero_ablation_is_zero()
     {
-        using var spliced = OnnxSplicedEncoder.Open("minilm", 3, null, 2, null);
+        using var spliced = OnnxSplicedModel.Open("minilm", 3, null, 2, null);
         var rng = new Random(1);
         int d = 384, m = 512;
         float[] R(int n) => Enumerable.Range(0, n).Select(_ => (float)((rng.NextDouble() * 2 - 1) * 0.1)).ToArray();
