@@ -14,8 +14,12 @@ namespace SaeGuard.Bench;
 /// random 1024-wide llama GGUF (plain = all-logits forward with the callback idle; identity = rows
 /// copied out and written back; SAE = a TopK SAE's x̂ written back) and for MiniLM (plain = the
 /// whole ONNX model; split = prefix + suffix graph; SAE splice). Then a TopK family of 4 (k 16, 32,
-/// 64, 128) trained in one pass vs the 4 trained one after the other.
-/// Args: [gguf docs=32] [minilm docs=128] [family rows=40000] [threads=0].
+/// 64, 128) trained in one pass vs the 4 trained one after the other. For the d=1024, 8-block
+/// Llama-style ONNX decoder of make_onnx_decoders.py --bench (bench/out/decoder-1024x8; skipped when
+/// missing): plain = the whole graph to logits; split = prefix + suffix graph (fresh document lists, so
+/// nothing is reused); a whole <see cref="SpliceEvaluator"/> run with one SAE (mean sweep, clean, zero,
+/// mean, SAE, SAE + error: 6 forwards' worth, the prefix run twice per pack).
+/// Args: [gguf docs=32] [minilm docs=128] [family rows=40000] [threads=0] [decoder docs=32]; a count of 0 skips that part.
 /// </summary>
 public sealed class EvalSpliceBench : IBenchmark
 {
@@ -52,9 +56,9 @@ public sealed class EvalSpliceBench : IBenchmark
         int miniDocs = args.Length > 1 ? int.Parse(args[1]) : 128;
         int familyRows = args.Length > 2 ? int.Parse(args[2]) : 40_000;
         int threads = args.Length > 3 ? int.Parse(args[3]) : 0;
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root != null && !File.Exists(Path.Combine(root.FullName, "SaeGuard.sln"))) root = root.Parent;
-        var corpus = CorpusReader.Read(Path.Combine(root!.FullName, "..", "shared", "data", "advbench", "harmful_behaviors.csv"), new CorpusReadOptions { TextColumn = "goal" })
+        int decoderDocs = args.Length > 4 ? int.Parse(args[4]) : 32;
+        var root = BenchInputs.FindRepo();
+        var corpus = CorpusReader.Read(Path.Combine(root, "..", "shared", "data", "advbench", "harmful_behaviors.csv"), new CorpusReadOptions { TextColumn = "goal" })
             .Select(d => d.Text).ToList();
         Console.WriteLine("| model | forward | tokens | seconds (best of 3) | tokens/s | time vs plain |");
         Console.WriteLine("|---|---|---:|---:|---:|---:|");
@@ -64,7 +68,8 @@ public sealed class EvalSpliceBench : IBenchmark
         {
             var spec = new TinyLlamaSpec { NEmbd = 1024, NLayer = 8, NHead = 16, NHeadKv = 8, NFf = 2816, F16 = true, ContextLength = 2048 };
             var path = Path.Combine(dir, "random-1024.gguf");
-            TinyLlama.Write(path, spec);
+            if (ggufDocs > 0) TinyLlama.Write(path, spec);
+            if (ggufDocs > 0)
             using (var s = new GgufSplicer(path, 3, new GgufOptions { Threads = threads }))
             {
                 var docs = corpus.Take(ggufDocs).Select(s.Tokenize).ToList();
@@ -74,6 +79,7 @@ public sealed class EvalSpliceBench : IBenchmark
                 Report("random llama d1024 × 8 (f16), layer 3", tokens, new (string, RowSplice?)[] { ("plain (all logits)", null), ("identity splice", (_, _, _) => { }), ("TopK SAE 8192 k64 splice", SaeSplice(sae)) },
                     sp => Time(() => { foreach (var p in packs) s.Forward(p, sp); }, 3));
             }
+            if (miniDocs > 0)
             using (var spliced = OnnxSplicedModel.Open("minilm", 3, null, threads, null))
             using (var full = BuiltInModels.MiniLm(5, threads))
             {
@@ -91,7 +97,37 @@ public sealed class EvalSpliceBench : IBenchmark
             }
         }
         finally { Directory.Delete(dir, true); }
+        var decoder = Path.Combine(root, "bench", "out", "decoder-1024x8", "model.onnx");
+        if (decoderDocs > 0 && File.Exists(decoder)) OnnxDecoder(decoder, corpus, decoderDocs, threads);
+        else if (decoderDocs > 0) Console.WriteLine($"(ONNX decoder rows skipped: {decoder} is missing; make it with /usr/bin/python3 tests/fixtures-src/make_onnx_decoders.py --bench bench/out/decoder-1024x8)");
+        if (familyRows > 0) Family(familyRows, threads);
+    }
 
+    static void OnnxDecoder(string path, List<string> corpus, int count, int threads)
+    {
+        const int layer = 3;
+        using var full = OnnxModelOpener.Open(path, 0, threads: threads, maxLength: 128, hookTensor: "logits");
+        using var spliced = OnnxSplicedModel.Open(path, layer, null, threads, 128);
+        var docs = corpus.Take(count).Select(spliced.Tokenize).ToList();
+        var evalDocs = docs.Select(d => new EvalDoc(d, -1)).ToList();
+        var packs = SpliceEvaluator.Pack(evalDocs, 512, spliced.MaxPackDocs).Select(p => p.Select(i => docs[i]).ToList()).ToList();
+        int tokens = docs.Sum(d => d.Length);
+        string model = $"ONNX llama d1024 × 8 (f32), layer {layer}";
+        double plain = Time(() => { foreach (var p in packs) full.Run(p); }, 3);
+        Console.WriteLine($"| {model} | plain ONNX Runtime (whole graph, logits) | {tokens} | {plain:F3} | {tokens / plain:N0} | 1.00 |");
+        var sae = RandomTopK(1024, 8192, 64);
+        foreach (var (name, sp) in new (string, RowSplice?)[] { ("prefix + suffix graph", null), ("identity splice", (_, _, _) => { }), ("TopK SAE 8192 k64 splice", SaeSplice(sae)) })
+        {
+            double t = Time(() => { foreach (var p in packs) spliced.Forward(p.ToList(), sp); }, 3);
+            Console.WriteLine($"| {model} | {name} | {tokens} | {t:F3} | {tokens / t:N0} | {t / plain:F2} |");
+        }
+        Common.ProgressBar.Silent = true;
+        double whole = Time(() => SpliceEvaluator.Run(spliced, new[] { sae }, evalDocs, new EvalOptions()), 1);
+        Console.WriteLine($"| {model} | whole eval, 1 SAE (mean sweep + 5 variants = 6 forwards' worth) | {tokens} | {whole:F3} | {tokens / whole:N0} | {whole / plain:F2} (6 plain forwards: 6.00) |");
+    }
+
+    static void Family(int familyRows, int threads)
+    {
         var data = Planted(familyRows, 128, 9);
         var baseOptions = new SaeTrainOptions { Latents = 1024, BatchSize = 1024, Seed = 1, Threads = threads, Tokens = familyRows };
         var ks = new[] { 16, 32, 64, 128 };

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
-using SaeGuard.Activations;
-using SaeGuard.Data;
 using SaeGuard.Models;
 
 namespace SaeGuard.Bench;
@@ -21,14 +19,10 @@ public sealed class ExtractBench : IBenchmark
         int threads = args.Length > 0 ? int.Parse(args[0]) : 2;
         int layer = args.Length > 1 ? int.Parse(args[1]) : 4;
         int reps = 8;
-        var tok = BuiltInModels.MiniLmTokenizer();
-        var words = "the model reads every token of the prompt and writes one row per token into the dump".Split(' ');
-        var rng = new Random(1);
-        var batch = Enumerable.Range(0, 64).Select(_ => tok.Encode(string.Join(" ", Enumerable.Range(0, 80).Select(_ => words[rng.Next(words.Length)])), 64)).ToList();
+        var batch = BenchInputs.FillerTexts(BuiltInModels.MiniLmTokenizer(), 64, 64);
         long tokens = batch.Sum(b => b.Length) * (long)reps;
 
-        using var opts = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "1");
+        using var opts = BenchInputs.PlainSessionOptions(threads);
         using var plain = new InferenceSession(BuiltInModels.MiniLmOnnx, opts);
         var shape = new long[] { 64, 64 };
         var ids = batch.SelectMany(b => b.Ids.Select(i => (long)i)).ToArray();
@@ -63,19 +57,6 @@ public sealed class ExtractBench : IBenchmark
         Console.WriteLine($"plain ORT forward (last_hidden_state): {tokens / bestPlain,10:N0} tokens/s");
         Console.WriteLine($"SaeGuard capture (layer {layer}):          {tokens / bestCapture,10:N0} tokens/s  overhead {100 * (bestCapture / bestPlain - 1):+0.0;-0.0}%");
 
-        var shared = Path.Combine(FindRepo(), "..", "shared", "data");
-        var docs = CorpusReader.Read(Path.Combine(shared, "refusal_direction_alpaca", "harmless_train.json"), new CorpusReadOptions { TextColumn = "instruction" }).Take(4000).ToList();
-        var outDir = Path.Combine(Path.GetTempPath(), "saeguard-bench-extract");
-        Common.ProgressBar.Silent = true;
-        var summary = Extractor.Run(src, docs, outDir);
-        Console.WriteLine($"full extract, {summary.Docs} Alpaca instructions ({summary.Tokens:N0} tokens, f16 shards): {summary.TokensPerSecond:N0} tokens/s");
-        Directory.Delete(outDir, true);
-    }
-
-    internal static string FindRepo()
-    {
-        var d = new DirectoryInfo(AppContext.BaseDirectory);
-        while (d != null && !File.Exists(Path.Combine(d.FullName, "SaeGuard.sln"))) d = d.Parent;
-        return d!.FullName;
+        BenchInputs.FullExtract(src, 4000, "");
     }
 }

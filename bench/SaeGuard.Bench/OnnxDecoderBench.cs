@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
-using SaeGuard.Activations;
-using SaeGuard.Data;
 using SaeGuard.Models;
 
 namespace SaeGuard.Bench;
@@ -20,21 +18,18 @@ public sealed class OnnxDecoderBench : IBenchmark
     {
         int threads = args.Length > 0 ? int.Parse(args[0]) : 2;
         int reps = args.Length > 1 ? int.Parse(args[1]) : 3;
-        var dir = Path.Combine(ExtractBench.FindRepo(), "bench", "out", "decoder-1024x8");
+        var dir = Path.Combine(BenchInputs.FindRepo(), "bench", "out", "decoder-1024x8");
         var modelPath = Path.Combine(dir, "model.onnx");
         if (!File.Exists(modelPath))
             throw new FileNotFoundException($"{modelPath} is missing: make it with /usr/bin/python3 tests/fixtures-src/make_onnx_decoders.py --bench bench/out/decoder-1024x8");
         var sw0 = Stopwatch.StartNew();
         using var tok = HfTextTokenizer.FromFile(dir);
-        var words = "the model reads every token of the prompt and writes one row per token into the dump".Split(' ');
-        var rng = new Random(1);
         const int B = 16, T = 64;
-        var batch = Enumerable.Range(0, B).Select(_ => tok.Encode(string.Join(" ", Enumerable.Range(0, 80).Select(_ => words[rng.Next(words.Length)])), T)).ToList();
+        var batch = BenchInputs.FillerTexts(tok, B, T);
         if (batch.Any(b => b.Length != T)) throw new InvalidOperationException("every bench text must fill 64 tokens");
         long tokens = B * T * (long)reps;
 
-        using var opts = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "1");
+        using var opts = BenchInputs.PlainSessionOptions(threads);
         using var plain = new InferenceSession(modelPath, opts);
         Console.WriteLine($"plain session loaded in {sw0.Elapsed.TotalSeconds:F1}s");
         var shape = new long[] { B, T };
@@ -86,13 +81,7 @@ public sealed class OnnxDecoderBench : IBenchmark
             Console.WriteLine($"SaeGuard capture (layer {layer}):        {tokens / bestCapture,8:N0} tokens/s  ({3 * tokens / cpuCapture:N0} tokens per CPU-second)  overhead {100 * (bestCapture / bestPlain - 1):+0.0;-0.0}% wall, {100 * (cpuCapture / cpuPlain - 1):+0.0;-0.0;0.0}% CPU");
             if (layer == 7)
             {
-                var shared = Path.Combine(ExtractBench.FindRepo(), "..", "shared", "data", "refusal_direction_alpaca", "harmless_train.json");
-                var docs = CorpusReader.Read(shared, new CorpusReadOptions { TextColumn = "instruction" }).Take(300).ToList();
-                var outDir = Path.Combine(Path.GetTempPath(), "saeguard-bench-onnx-decoder");
-                Common.ProgressBar.Silent = true;
-                var summary = Extractor.Run(src, docs, outDir);
-                Console.WriteLine($"full extract layer 7, {summary.Docs} Alpaca instructions ({summary.Tokens:N0} tokens, f16 shards): {summary.TokensPerSecond:N0} tokens/s");
-                Directory.Delete(outDir, true);
+                BenchInputs.FullExtract(src, 300, " layer 7");
             }
         }
     }

@@ -20,7 +20,7 @@ static class EvalCommand
         var labelCol = new Option<string?>("--label-column") { Description = "Column holding harmful/benign." };
         var output = CommonOptions.Required("--out", "Output folder: eval.json, report.html, Pareto plots.");
         var maxDocs = new Option<int>("--max-docs") { Description = "Evaluate at most this many documents (0 = all).", DefaultValueFactory = _ => 0 };
-        var maxLength = new Option<int?>("--max-length") { Description = "Truncate documents to this many tokens (GGUF default 512)." };
+        var maxLength = new Option<int?>("--max-length") { Description = "Truncate documents to this many tokens (GGUF default 512; ONNX: the tokenizer's model_max_length, else 512)." };
         var spliceSpecial = new Option<bool>("--splice-special") { Description = "Also splice special tokens (BOS, [CLS], [SEP]); default: keep them clean, as SAELens." };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "vocab.txt or tokenizer.json for an ONNX model." };
         var seed = CommonOptions.Seed();
