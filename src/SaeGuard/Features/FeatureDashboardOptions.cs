@@ -15,8 +15,8 @@ public sealed record FeatureDashboardOptions
     public int ContextTokens { get; init; } = 12;
     /// <summary>Nearest features by decoder cosine (0: skip the O(d_sae²·d_in) search).</summary>
     public int Neighbours { get; init; } = 6;
-    /// <summary>Pseudo-count added to each cell of a specificity 2×2 table.</summary>
-    public double Prior { get; init; } = 0.5;
+    /// <summary>Pseudo-tokens of the specificity prior (<see cref="Specificity"/>), spread over its 2×2 table as independence predicts.</summary>
+    public double Prior { get; init; } = 10;
     public int Seed { get; init; }
     /// <summary>Rows encoded per block.</summary>
     public int BlockRows { get; init; } = 2048;

@@ -65,7 +65,7 @@ public static class FeatureSetBuilder
             var bandList = new List<QuantileBand>();
             for (int b = 0; b < o.Bands && fires > 0; b++)
             {
-                double hi = max[j] * (o.Bands - b) / (double)o.Bands, lo = max[j] * (o.Bands - b - 1) / (double)o.Bands;
+                double hi = (double)max[j] * (o.Bands - b) / o.Bands, lo = (double)max[j] * (o.Bands - b - 1) / o.Bands;
                 bandList.Add(new QuantileBand($"{lo:G3} – {hi:G3}", lo, hi, bands.Count[j * o.Bands + b], asks[j].Bands[b].Select(Ex).ToList()));
             }
             double? w = weights?[j];

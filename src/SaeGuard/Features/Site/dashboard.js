@@ -154,7 +154,7 @@
     kv.forEach(([k, v]) => { const tr = el('tr'); tr.appendChild(el('td', {}, k)); tr.appendChild(el('td', { id: 'stat-' + k.replace(/\W+/g, '-') }, v)); stats.appendChild(tr); });
     $('histogram').replaceChildren(histogram(p.histogram));
     groupTable($('by-label'), p.by_label); groupTable($('by-category'), p.by_category);
-    $('spec-note').textContent = 'Specificity: log-odds ratio of firing in the group versus all other tokens, prior ' + index.info.prior + ' per cell, Woolf 95% interval.';
+    $('spec-note').textContent = 'Specificity: log-odds ratio of firing in the group versus all other tokens, with a prior of ' + index.info.prior + ' pseudo-tokens spread as independence predicts (0 = no preference); Woolf 95% interval.';
     fill($('top-examples'), p.top, p.max);
     const bands = $('bands');
     bands.replaceChildren();
