@@ -15,7 +15,14 @@
     return e;
   }
   const fmt = (v, d) => (v === null || v === undefined) ? '–' : Number(v).toPrecision(d || 3);
-  const clean = t => t.replace(/^##/, '').replace(/[\u2581\u0120]/g, ' ');
+  // token text for display: SentencePiece/BPE word markers become spaces; without markers
+  // (WordPiece) a space goes before every token that is not a ## continuation
+  const MARK = /[\u2581\u0120]/;
+  const display = (tokens) => {
+    const marked = tokens.some(t => MARK.test(t));
+    return tokens.map((t, i) => marked ? t.replace(/[\u2581\u0120]/g, ' ')
+      : t.startsWith('##') ? t.slice(2) : (i ? ' ' : '') + t);
+  };
 
   function loadIndex() {
     if (staticData) return Promise.resolve(staticData);
@@ -86,9 +93,10 @@
   // ---- feature page ----
   function contextItem(c, max) {
     const li = el('li');
+    const shown = display(c.tokens);
     c.tokens.forEach((t, i) => {
       const v = c.values[i];
-      const s = el('span', { class: 'tok' + (v > 0 ? ' active' : '') + (i === c.centre && v > 0 ? ' hit' : ''), 'data-activation': v, title: t + ': ' + v }, clean(t));
+      const s = el('span', { class: 'tok' + (v > 0 ? ' active' : '') + (i === c.centre && v > 0 ? ' hit' : ''), 'data-activation': v, title: t + ': ' + v }, shown[i]);
       if (v > 0 && max > 0) s.style.backgroundColor = 'rgba(255, 122, 0, ' + Math.min(1, 0.12 + 0.88 * v / max).toFixed(3) + ')';
       li.appendChild(s);
     });
