@@ -59,6 +59,8 @@ public sealed record FeaturePage
     public List<GroupStat> ByLabel { get; init; } = new();
     public List<GroupStat> ByCategory { get; init; } = new();
     public List<Neighbour> Neighbours { get; init; } = new();
+    /// <summary>Tokens the decoder row promotes / suppresses through the model's unembedding (null without a model).</summary>
+    public TopLogits? Logits { get; init; }
     /// <summary>The probe folder's weight (Probes.FeatureWeights), null without a probe.</summary>
     public double? ProbeWeight { get; init; }
     /// <summary>ProbeWeight × MeanActive: the logit change at the feature's mean firing strength.</summary>

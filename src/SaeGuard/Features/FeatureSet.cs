@@ -16,6 +16,8 @@ public sealed record FeatureSetInfo
     public List<string> Labels { get; init; } = new();
     public List<string> Categories { get; init; } = new();
     public double Prior { get; init; }
+    /// <summary>The model whose unembedding gave the logit lens, or null.</summary>
+    public string? LogitLens { get; init; }
 }
 
 /// <summary>One row of the feature list: enough to search, sort and filter without the pages.</summary>

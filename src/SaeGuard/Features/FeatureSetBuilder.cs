@@ -15,7 +15,8 @@ namespace SaeGuard.Features;
 /// </summary>
 public static class FeatureSetBuilder
 {
-    public static FeatureSet Build(string saeDir, string actsDir, string? probeDir = null, FeatureDashboardOptions? options = null)
+    /// <param name="unembedding">A model's output matrix for the logit lens of each decoder row (<see cref="LogitLens"/>), or null.</param>
+    public static FeatureSet Build(string saeDir, string actsDir, string? probeDir = null, FeatureDashboardOptions? options = null, Unembedding? unembedding = null)
     {
         var o = options ?? new FeatureDashboardOptions();
         o.Validate();
@@ -53,6 +54,7 @@ public static class FeatureSetBuilder
         Stream(input, o, "features: contexts", ctx.Add);
 
         var neighbours = DecoderNeighbours.Of(sae, o.Neighbours);
+        var logits = unembedding == null ? null : LogitLens.Of(sae, unembedding);
         var labels = new string[m];
         for (int j = 0; j < m; j++) labels[j] = FeatureCatalog.LabelOf(first.Top.Top(j).Select(h => TokenText(h.TokenId)));
 
@@ -77,7 +79,7 @@ public static class FeatureSetBuilder
                 ByLabel = Groups(groups.Labels, first.LabelTokens, first.LabelFires, first.LabelSum, j, m, fires, n, o.Prior),
                 ByCategory = Groups(groups.Categories, first.CategoryTokens, first.CategoryFires, first.CategorySum, j, m, fires, n, o.Prior),
                 Neighbours = neighbours[j].Select(p => new Neighbour(p.Id, Math.Round(p.Cosine, 6), labels[p.Id])).ToList(),
-                ProbeWeight = w, ProbeContribution = w * meanActive,
+                ProbeWeight = w, ProbeContribution = w * meanActive, Logits = logits?[j],
             };
         }
         var c = sae.Config;
@@ -88,7 +90,7 @@ public static class FeatureSetBuilder
                 Sae = Path.GetFullPath(saeDir), Acts = Path.GetFullPath(actsDir), Probe = probeDir == null ? null : Path.GetFullPath(probeDir),
                 Model = dump.Meta.Model is { Length: > 0 } mm ? mm : c.Metadata.ModelName, Hook = dump.Meta.Hook, Layer = c.Metadata.Layer,
                 DIn = sae.DIn, DSae = m, Tokens = n, Docs = dump.Docs.Count,
-                Labels = groups.Labels.ToList(), Categories = groups.Categories.ToList(), Prior = o.Prior,
+                Labels = groups.Labels.ToList(), Categories = groups.Categories.ToList(), Prior = o.Prior, LogitLens = unembedding?.Source,
             },
             Pages = pages,
         };

@@ -6,7 +6,7 @@ namespace SaeGuard.Features;
 /// A feature page as Neuronpedia's feature JSON: modelId, layer, index, activations (per example
 /// the tokens, their values, maxValue and maxValueTokenIndex), the activation-density histogram
 /// (freq_hist_data_bar_values = geometric bin centres, _heights = counts), frac_nonzero, and
-/// pos_str/neg_str top logits (empty: SaeGuard gives no logit lens yet).
+/// pos_str/neg_str top logits from <see cref="LogitLens"/> (empty without a model).
 /// </summary>
 public static class NeuronpediaExport
 {
@@ -15,6 +15,9 @@ public static class NeuronpediaExport
         "modelId", "layer", "index", "activations", "freq_hist_data_bar_heights", "freq_hist_data_bar_values",
         "frac_nonzero", "maxActApprox", "pos_str", "pos_values", "neg_str", "neg_values", "explanations",
     };
+
+    static JsonArray Strings(List<string>? s) => new((s ?? new()).Select(t => (JsonNode)JsonValue.Create(t)!).ToArray());
+    static JsonArray Numbers(List<double>? s) => new((s ?? new()).Select(t => (JsonNode)JsonValue.Create(t)!).ToArray());
 
     public static JsonObject Of(FeaturePage p, FeatureSetInfo info)
     {
@@ -47,8 +50,8 @@ public static class NeuronpediaExport
             ["freq_hist_data_bar_values"] = new JsonArray(Enumerable.Range(0, h.Counts.Length).Select(i => (JsonNode)JsonValue.Create(Math.Sqrt(h.Edges[i] * h.Edges[i + 1]))!).ToArray()),
             ["frac_nonzero"] = p.FiringRate,
             ["maxActApprox"] = p.Max,
-            ["pos_str"] = new JsonArray(), ["pos_values"] = new JsonArray(),
-            ["neg_str"] = new JsonArray(), ["neg_values"] = new JsonArray(),
+            ["pos_str"] = Strings(p.Logits?.PosStr), ["pos_values"] = Numbers(p.Logits?.PosValues),
+            ["neg_str"] = Strings(p.Logits?.NegStr), ["neg_values"] = Numbers(p.Logits?.NegValues),
             ["explanations"] = string.IsNullOrEmpty(p.Label) ? new JsonArray()
                 : new JsonArray(new JsonObject { ["description"] = "top tokens: " + p.Label, ["explanationModelName"] = "saeguard top tokens" }),
         };

@@ -177,6 +177,16 @@
     p.neighbours.forEach(n => { const li = el('li'); li.appendChild(el('a', { href: '#/feature/' + n.id }, '#' + n.id));
       li.appendChild(document.createTextNode(' ' + (n.label || '') + ' (cos ' + fmt(n.cosine) + ')')); nb.appendChild(li); });
     if (!p.neighbours.length) nb.appendChild(el('li', { class: 'muted' }, 'not computed'));
+    $('logits-card').hidden = !p.logits;
+    if (p.logits) {
+      const lens = (t, title, toks, vals, cls) => {
+        t.replaceChildren();
+        const h = el('tr'); h.appendChild(el('th', { class: 'l' }, title)); h.appendChild(el('th', {}, 'logit')); t.appendChild(h);
+        toks.forEach((s, i) => { const tr = el('tr', { class: cls }); tr.appendChild(el('td', { class: 'l' }, s)); tr.appendChild(el('td', {}, fmt(vals[i]))); t.appendChild(tr); });
+      };
+      lens($('pos-logits'), 'promotes', p.logits.pos_str, p.logits.pos_values, 'pos');
+      lens($('neg-logits'), 'suppresses', p.logits.neg_str, p.logits.neg_values, 'neg');
+    }
   }
 
   function route() {
