@@ -6,29 +6,23 @@ namespace SaeGuard.Features;
 /// <summary>
 /// Pass 2: SAE-Vis-style interval bands. With the maximum known, (0, max] is cut into B equal
 /// intervals, band 0 the highest; each band counts every token in it and keeps a seeded reservoir
-/// of up to PerBand tokens that are not already among the top examples.
+/// of up to PerBand tokens that are not themselves top examples.
 /// </summary>
 sealed class BandSampler
 {
     readonly int _m, _bands, _per;
-    readonly float[] _max, _topMin;
-    readonly bool[] _topHoldsAll;
+    readonly float[] _max;
+    readonly TopDocuments _top;
+    int[] _nz = Array.Empty<int>();
     public readonly long[] Count;          // [j * bands + band]
     public readonly TokenHit[] Samples;    // [(j * bands + band) * per + s]
     public readonly int[] Kept;            // [j * bands + band]
     readonly long[] _eligible;
     readonly Random _rng;
 
-    public BandSampler(int m, FeatureDashboardOptions o, float[] max, FeatureTokenStats top)
+    public BandSampler(int m, FeatureDashboardOptions o, float[] max, TopDocuments top)
     {
-        _m = m; _bands = o.Bands; _per = o.PerBand; _max = max;
-        _topMin = new float[m]; _topHoldsAll = new bool[m];
-        for (int j = 0; j < m; j++)
-        {
-            var t = top.Top(j);
-            _topHoldsAll[j] = top.Fires(j) <= t.Length;
-            _topMin[j] = t.Length == 0 ? float.PositiveInfinity : t[^1].Value;
-        }
+        _m = m; _bands = o.Bands; _per = o.PerBand; _max = max; _top = top;
         Count = new long[m * _bands];
         Kept = new int[m * _bands];
         _eligible = new long[m * _bands];
@@ -49,13 +43,15 @@ sealed class BandSampler
         for (int r = 0; r < b.Rows; r++)
         {
             var row = b.Data.AsSpan(r * _m, _m);
-            for (int j = 0; j < _m; j++)
+            if (_nz.Length < _m) _nz = new int[_m];
+            int nnz = RowNonZeros.Collect(row, _nz);
+            for (int q = 0; q < nnz; q++)
             {
+                int j = _nz[q];
                 float v = row[j];
-                if (v <= 0) continue;
                 int cell = j * _bands + BandOf(v, _max[j], _bands);
                 Count[cell]++;
-                if (_per == 0 || _topHoldsAll[j] || v >= _topMin[j]) continue;
+                if (_per == 0 || (v >= _top.Floor(j) && _top.Contains(j, b.DocIds[r], b.Positions[r]))) continue;
                 long seen = _eligible[cell]++;
                 int kept = Kept[cell];
                 long slot = kept < _per ? kept : _rng.NextInt64(seen + 1);

@@ -1,12 +1,11 @@
 using SaeGuard.Activations;
 using SaeGuard.Analysis;
-using SaeGuard.Probes;
 
 namespace SaeGuard.Features;
 
 /// <summary>
-/// Pass 1 over the codes: global per-feature sums (<see cref="FeatureAccumulator"/>), the strongest
-/// tokens (<see cref="FeatureTokenStats"/>), per label and per category the tokens and firing
+/// Pass 1 over the codes: global per-feature sums (<see cref="FeatureAccumulator"/>), the
+/// documents where each fires hardest (<see cref="TopDocuments"/>), per label and per category the tokens and firing
 /// counts and positive sums, a <see cref="LogHistogram"/> per feature, and a seeded reservoir of
 /// whole code rows from which non-firing contexts are drawn.
 /// </summary>
@@ -14,7 +13,7 @@ sealed class FirstPass
 {
     public readonly int M;
     public readonly FeatureAccumulator Acc;
-    public readonly FeatureTokenStats Top;
+    public readonly TopDocuments Top;
     public readonly long[] LabelTokens, CategoryTokens;
     public readonly long[] LabelFires, CategoryFires; // [group * M + j]
     public readonly double[] LabelSum, CategorySum;
@@ -24,12 +23,13 @@ sealed class FirstPass
     readonly TokenGroups _groups;
     readonly Random _rng;
     long _seen;
+    int[] _nz = Array.Empty<int>();
 
     public FirstPass(int m, TokenGroups groups, FeatureDashboardOptions o)
     {
         M = m; _groups = groups;
         Acc = new FeatureAccumulator(m);
-        Top = new FeatureTokenStats(m, o.TopExamples);
+        Top = new TopDocuments(m, o.TopExamples);
         int nl = groups.Labels.Count, nc = groups.Categories.Count;
         LabelTokens = new long[nl]; CategoryTokens = new long[nc];
         LabelFires = new long[nl * m]; CategoryFires = new long[nc * m];
@@ -45,20 +45,22 @@ sealed class FirstPass
         for (int r = 0; r < b.Rows; r++)
         {
             var row = b.Data.AsSpan(r * M, M);
-            int doc = b.DocIds[r];
-            Top.Add(row, doc, b.Positions[r], b.TokenIds[r]);
+            int doc = b.DocIds[r], pos = b.Positions[r], tok = b.TokenIds[r];
             var (li, ci) = _groups.Of(doc);
             if (li >= 0) LabelTokens[li]++;
             if (ci >= 0) CategoryTokens[ci]++;
-            for (int j = 0; j < M; j++)
+            if (_nz.Length < M) _nz = new int[M];
+            int nnz = RowNonZeros.Collect(row, _nz);
+            for (int q = 0; q < nnz; q++)
             {
+                int j = _nz[q];
                 float v = row[j];
-                if (v <= 0) continue;
+                Top.Add(j, v, doc, pos, tok);
                 Hist[(long)j * LogHistogram.Bins + LogHistogram.Bin(v)]++;
                 if (li >= 0) { LabelFires[li * M + j]++; LabelSum[li * M + j] += v; }
                 if (ci >= 0) { CategoryFires[ci * M + j]++; CategorySum[ci * M + j] += v; }
             }
-            Offer(doc, b.Positions[r], row);
+            Offer(doc, pos, row);
         }
     }
 

@@ -26,8 +26,13 @@ public class FeaturePagesTests
             Assert.Equal(vals.Count / (double)rows.Count, p.FiringRate, 12);
             Assert.Equal(vals.Count == 0 ? 0 : vals.Average(v => (double)v), p.MeanActive, 5);
             Assert.Equal(vals.Count == 0 ? 0 : vals[0], p.Max, 6);
-            // top examples: the strongest values, each centred on its token, every token's activation the dump's
-            Assert.Equal(vals.Take(Options.TopExamples), p.Top.Select(c => c.Value));
+            // top examples: the documents where it fires hardest, each centred on its strongest token,
+            // every token's activation the dump's
+            var perDoc = rows.Where(r => r.Codes[j] > 0).GroupBy(r => r.Doc).Select(g => (Doc: g.Key, Max: g.Max(r => r.Codes[j])))
+                .OrderByDescending(x => x.Max).ThenBy(x => x.Doc).Take(Options.TopExamples).ToList();
+            Assert.Equal(perDoc.Select(x => x.Max), p.Top.Select(c => c.Value));
+            Assert.Equal(perDoc.Select(x => x.Doc), p.Top.Select(c => c.Doc));
+            var topTokens = p.Top.Select(c => (c.Doc, c.Position)).ToHashSet();
             foreach (var c in p.Top.Concat(p.Bands.SelectMany(b => b.Examples)).Concat(p.NonFiring))
             {
                 for (int i = 0; i < c.Tokens.Count; i++)
@@ -50,10 +55,10 @@ public class FeaturePagesTests
                 Assert.Equal(p.Max * (Options.Bands - b) / Options.Bands, band.High, 9);
                 Assert.Equal(p.Max * (Options.Bands - b - 1) / Options.Bands, band.Low, 9);
                 Assert.Equal(vals.Count(v => v > band.Low && v <= band.High), band.Count);
-                float topMin = p.Top[^1].Value;
-                int eligible = vals.Count(v => v > band.Low && v <= band.High && v < topMin);
+                int eligible = rows.Count(r => r.Codes[j] > band.Low && r.Codes[j] <= band.High && !topTokens.Contains((r.Doc, r.Position)));
                 Assert.Equal(Math.Min(Options.PerBand, eligible), band.Examples.Count);
                 Assert.All(band.Examples, e => Assert.InRange(e.Value, band.Low + 1e-9, band.High));
+                Assert.All(band.Examples, e => Assert.DoesNotContain((e.Doc, e.Position), topTokens));
             }
             Assert.Equal(vals.Count, p.Bands.Sum(b => b.Count));
             // histogram: log-spaced bins, counts of the dump's values in [edge_i, edge_i+1)
