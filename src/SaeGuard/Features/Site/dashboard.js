@@ -68,7 +68,7 @@
     }[key] || (f => { const s = specOf(f, key); return s === undefined ? -Infinity : s; });
     rows.sort((a, b) => (by(b) - by(a)) || (a.id - b.id));
     const specKey = specOf(index.features[0] || { label_specificity: {}, category_specificity: {} }, key) !== undefined ? key
-      : (index.info.labels.length ? 'label:' + index.info.labels[0] : '');
+      : (index.info.labels.includes('harmful') ? 'label:harmful' : index.info.labels.length ? 'label:' + index.info.labels[0] : '');
     $('spec-head').textContent = specKey ? 'specificity (' + specKey.replace(':', ' ') + ')' : 'specificity';
     const label = (sortKeys().find(k => k[0] === key) || ['', key])[1];
     $('features-summary').textContent = index.features.length + ' features; ' + rows.length + ' match' +
