@@ -18,6 +18,7 @@ public static class DecoderNeighbours
             float n = TensorPrimitives.Norm(row);
             if (n > 0) TensorPrimitives.Divide(row, n, unit.AsSpan(j * d, d));
         }
+        using var bar = new Common.ProgressBar("features: decoder neighbours", m, "features");
         Parallel.For(0, m, j =>
         {
             var a = unit.AsSpan(j * d, d);
@@ -33,6 +34,7 @@ public static class DecoderNeighbours
             while (best.TryDequeue(out var i, out var c)) list.Add((i, c));
             list.Reverse();
             result[j] = list.ToArray();
+            lock (bar) bar.Advance(1);
         });
         return result;
     }

@@ -23,6 +23,7 @@ public static class LogitLens
             throw new UserError($"'{u.Source}': the unembedding has width {u.D} but the SAE's d_in is {sae.DIn}: the logit lens needs the model whose residual stream the SAE reads.");
         int m = sae.DSae, d = sae.DIn;
         var result = new TopLogits[m];
+        using var bar = new ProgressBar("features: logit lens", m, "features");
         Parallel.For(0, m, j =>
         {
             var dir = sae.WDec.AsSpan(j * d, d);
@@ -34,6 +35,7 @@ public static class LogitLens
             string T(int v) => v < u.Tokens.Count ? u.Tokens[v] : $"[{v}]";
             result[j] = new TopLogits(pos.Select(T).ToList(), pos.Select(v => Math.Round((double)logits[v], 6)).ToList(),
                 neg.Select(T).ToList(), neg.Select(v => Math.Round((double)logits[v], 6)).ToList());
+            lock (bar) bar.Advance(1);
         });
         return result;
     }
