@@ -25,8 +25,10 @@ static class ServeCommand
         var maxBatch = new Option<int>("--max-batch") { Description = "Most texts scored in one model batch.", DefaultValueFactory = _ => 32 };
         var window = new Option<double>("--batch-window-ms") { Description = "How long to wait for more texts when a batch is not full.", DefaultValueFactory = _ => 1.0 };
         var threads = CommonOptions.Threads();
-        var cmd = new Command("serve", "Serve a probe: HTTP API (/v1/classify, /v1/features, /v1/info, /healthz) and the feature browser at /.")
-        { probe, urls, allowRemote, report, maxTexts, maxChars, maxBody, maxBatch, window, threads };
+        var sae = new Option<string?>("--sae") { Description = "With --acts: serve the feature dashboard of this SAE (docs/FEATURES.md); --probe then only adds probe weights." };
+        var acts = new Option<string?>("--acts") { Description = "With --sae: the activations dump the dashboard's pages are computed from." };
+        var cmd = new Command("serve", "Serve a probe: HTTP API (/v1/classify, /v1/features, /v1/info, /healthz) and the feature browser at /; or, with --sae and --acts, an SAE's feature dashboard.")
+        { probe, urls, allowRemote, report, maxTexts, maxChars, maxBody, maxBatch, window, threads, sae, acts };
         cmd.SetAction(p => CliRunner.Run(() =>
         {
             Positive(p.GetValue(maxTexts), "--max-texts");
@@ -47,6 +49,8 @@ static class ServeCommand
                 MaxBatch = p.GetValue(maxBatch),
                 BatchWindow = TimeSpan.FromMilliseconds(p.GetValue(window)),
             };
+            if (p.GetValue(sae) != null || p.GetValue(acts) != null)
+                return FeatureServe.Run(p.GetValue(sae), p.GetValue(acts), p.GetValue(probe), options);
             using var guard = p.GetValue(probe) is string dir
                 ? GuardLoader.Load(dir, new Probes.GuardLoadOptions { Threads = p.GetValue(threads), Models = CliModels.Sources })
                 : GuardLoader.LoadDefault();

@@ -9,7 +9,7 @@ public class DependencyRuleTests
     /// <summary>The stage order, earliest first; keep it equal to docs/DESIGN.md "Dependency rule".</summary>
     public static readonly string[] Order =
     {
-        "Common", "IO", "Reports", "Models", "Data", "Activations", "Sae", "Interop", "Analysis", "Probes", "Eval", "Serving",
+        "Common", "IO", "Reports", "Models", "Data", "Activations", "Sae", "Interop", "Analysis", "Probes", "Eval", "Features", "Serving",
     };
 
     [Fact]

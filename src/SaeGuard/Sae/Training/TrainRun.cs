@@ -284,6 +284,9 @@ sealed class TrainRun : IDisposable
             var (eval, fires) = SaeEvaluator.Evaluate(model, _data.InOrder(),
                 (b, i) => _split.Usable(b.IsSpecial[i]) && _split.IsHeldOut(b.RowIds[i], b.DocIds[i]), _data);
             m = eval with { Split = "heldout", HeldoutNeverFiredFraction = (double)fires.Count(f => f == 0) / _m };
+            // SAELens's sparsity.safetensors from the held-out pass's firing counts (docs/FEATURES.md)
+            if (_out != null && eval.MeasuredTokens > 0)
+                SparsityFile.Write(Path.Combine(_out, SparsityFile.FileName), fires.Select(f => (double)f / eval.MeasuredTokens).ToList(), eval.MeasuredTokens);
         }
         else m = (_history.Count > 0 ? _history[^1] : new TrainMetrics()) with { Split = "train" };
         m = m with
