@@ -113,7 +113,7 @@ public sealed class SaeGuardChatClient : DelegatingChatClient
             }
             held.Add(update);
             if (_options.OutputCheckIntervalChars == 0 || unchecked_ < _options.OutputCheckIntervalChars) continue;
-            output = await AssessAsync(GuardMetrics.Sources.ChatOutput, new[] { text.ToString() }, cancellationToken).ConfigureAwait(false);
+            output = await AssessAsync(GuardMetrics.Sources.ChatOutput, OutputTexts(text.ToString()), cancellationToken).ConfigureAwait(false);
             checkedLength = text.Length;
             unchecked_ = 0;
             if (output.Flagged) break;
@@ -121,7 +121,7 @@ public sealed class SaeGuardChatClient : DelegatingChatClient
             held.Clear();
         }
         if ((output == null || !output.Flagged) && text.Length != checkedLength && !string.IsNullOrWhiteSpace(text.ToString()))
-            output = await AssessAsync(GuardMetrics.Sources.ChatOutput, new[] { text.ToString() }, cancellationToken).ConfigureAwait(false);
+            output = await AssessAsync(GuardMetrics.Sources.ChatOutput, OutputTexts(text.ToString()), cancellationToken).ConfigureAwait(false);
         if (output is { Flagged: true } && Blocks)
         {
             _logger.LogInformation("SaeGuard cut off a streamed answer after {Chars} characters: it scored {Score:0.###} (threshold {Threshold:0.###}).", text.Length, output.Verdict.Score, output.Threshold);
@@ -140,6 +140,19 @@ public sealed class SaeGuardChatClient : DelegatingChatClient
     /// <inheritdoc />
     public override object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey == null && serviceType.IsInstanceOfType(_scorer) ? _scorer : base.GetService(serviceType, serviceKey);
+
+    /// <summary>What a streaming check scores: the answer so far and, when longer, its recent part (the last
+    /// 2 × <see cref="SaeGuardChatOptions.OutputCheckIntervalChars"/> characters from a word start), so a
+    /// harmful turn late in a long answer is not averaged away by the benign text before it.</summary>
+    IReadOnlyList<string> OutputTexts(string text)
+    {
+        int window = 2 * _options.OutputCheckIntervalChars;
+        if (window == 0 || text.Length <= window) return new[] { text };
+        int start = text.Length - window;
+        while (start < text.Length && !char.IsWhiteSpace(text[start - 1])) start++;
+        var tail = text[start..];
+        return string.IsNullOrWhiteSpace(tail) ? new[] { text } : new[] { text, tail };
+    }
 
     async Task<GuardAssessment?> AssessInputAsync(IReadOnlyList<ChatMessage> messages, CancellationToken cancellationToken)
     {

@@ -26,9 +26,10 @@ public sealed class SaeGuardChatOptions
     public bool ModerateOutput { get; set; }
     /// <summary>
     /// Streaming with <see cref="ModerateOutput"/> and <see cref="SaeGuardAction.Block"/>: the answer
-    /// is held back and the text so far is scored each time this many more characters have arrived,
-    /// and once at the end; only text that passed a check is yielded, so a harmful answer is cut off
-    /// before its harmful part reaches the caller. 0: score once, at the end (nothing is yielded
+    /// is held back and scored each time this many more characters have arrived, and once at the
+    /// end: the whole text so far and its last 2 × this many characters (so a late harmful turn is not
+    /// averaged away by a long benign start). Only text that passed a check is yielded, so a harmful
+    /// answer is cut off before its harmful part reaches the caller. 0: score once, at the end (nothing is yielded
     /// until the whole answer has passed). Larger values mean fewer model runs and more latency.
     /// </summary>
     public int OutputCheckIntervalChars { get; set; } = 200;
