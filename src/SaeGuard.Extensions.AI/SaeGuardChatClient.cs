@@ -1,116 +1,204 @@
 using System.Runtime.CompilerServices;
+using System.Text;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using SaeGuard.Data;
 using SaeGuard.Serving;
 
 namespace SaeGuard.Extensions.AI;
 
-/// <summary>What the guard does with a message scored at or above the threshold.</summary>
-public enum SaeGuardAction
-{
-    /// <summary>Do not call the inner client; answer with <see cref="SaeGuardChatOptions.RefusalMessage"/>.</summary>
-    Block,
-    /// <summary>Call the inner client and attach the verdict to the response.</summary>
-    Annotate,
-}
-
-public sealed class SaeGuardChatOptions
-{
-    public SaeGuardAction Action { get; set; } = SaeGuardAction.Block;
-    public string RefusalMessage { get; set; } = "I can't help with that request.";
-    /// <summary>Overrides the probe's own threshold when set.</summary>
-    public double? Threshold { get; set; }
-}
-
-/// <summary>Keys of the verdict in <see cref="ChatResponse.AdditionalProperties"/> (and on streamed updates).</summary>
-public static class SaeGuardProperties
-{
-    public const string Score = "saeguard.score";
-    public const string Label = "saeguard.label";
-    public const string Threshold = "saeguard.threshold";
-    /// <summary>True when the score reached the threshold.</summary>
-    public const string Flagged = "saeguard.flagged";
-    /// <summary>True when the guard answered instead of the inner client.</summary>
-    public const string Blocked = "saeguard.blocked";
-    /// <summary>The top features, an <c>IReadOnlyList&lt;FeatureContribution&gt;</c>.</summary>
-    public const string Features = "saeguard.features";
-}
-
 /// <summary>
-/// Chat middleware that scores the last user message with an SAE-feature guard before the inner
-/// client sees it. At or above the threshold it blocks (a refusal with finish reason
-/// ContentFilter; the inner client is never called) or annotates, per <see cref="SaeGuardChatOptions.Action"/>.
-/// Every response whose request held a user message carries the verdict under
-/// <see cref="SaeGuardProperties"/> keys.
+/// Chat middleware that scores the conversation's user turns (every one, or the last: see
+/// <see cref="SaeGuardChatOptions.ModerateAllUserTurns"/>) with an SAE-feature guard before the
+/// inner client sees them, and optionally the model's answer (<see cref="SaeGuardChatOptions.ModerateOutput"/>;
+/// streamed answers are checked as they grow and cut off). At or above the threshold it blocks
+/// (a refusal with finish reason ContentFilter; the inner client is never called) or annotates,
+/// per <see cref="SaeGuardChatOptions.Action"/>. Every response whose request held a user message
+/// carries the verdict under <see cref="SaeGuardProperties"/> keys.
 /// </summary>
 public sealed class SaeGuardChatClient : DelegatingChatClient
 {
     readonly IGuardScorer _scorer;
     readonly SaeGuardChatOptions _options;
+    readonly ILogger _logger;
 
-    public SaeGuardChatClient(IChatClient innerClient, IGuardScorer scorer, SaeGuardChatOptions? options = null) : base(innerClient)
+    /// <param name="innerClient">The model.</param>
+    /// <param name="scorer">The guard (e.g. a loaded probe folder's scorer).</param>
+    /// <param name="options">How to moderate (defaults: block, every user turn, no output moderation).</param>
+    /// <param name="logger">Where blocks are logged (Information) ; none by default.</param>
+    public SaeGuardChatClient(IChatClient innerClient, IGuardScorer scorer, SaeGuardChatOptions? options = null, ILogger<SaeGuardChatClient>? logger = null)
+        : base(innerClient)
     {
         _scorer = scorer ?? throw new ArgumentNullException(nameof(scorer));
         _options = options ?? new SaeGuardChatOptions();
+        if (_options.OutputCheckIntervalChars < 0)
+            throw new ArgumentOutOfRangeException(nameof(options), $"OutputCheckIntervalChars must be 0 or more, got {_options.OutputCheckIntervalChars}.");
+        _logger = logger ?? (ILogger)NullLogger.Instance;
     }
 
-    sealed record Assessment(GuardVerdict Verdict, double Threshold, bool Flagged);
+    bool Blocks => _options.Action == SaeGuardAction.Block;
 
+    /// <inheritdoc />
     public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
         CancellationToken cancellationToken = default)
     {
         var list = messages as IReadOnlyList<ChatMessage> ?? messages.ToList();
-        var assessment = await AssessAsync(list, cancellationToken).ConfigureAwait(false);
-        if (assessment is { Flagged: true } && _options.Action == SaeGuardAction.Block)
+        var input = await AssessInputAsync(list, cancellationToken).ConfigureAwait(false);
+        if (input is { Flagged: true } && Blocks)
         {
-            var refusal = new ChatResponse(new ChatMessage(ChatRole.Assistant, _options.RefusalMessage))
-            {
-                FinishReason = ChatFinishReason.ContentFilter,
-            };
-            Annotate(refusal.AdditionalProperties ??= new(), assessment, blocked: true);
-            return refusal;
+            _logger.LogInformation("SaeGuard blocked a request: user turn {Turn} scored {Score:0.###} (threshold {Threshold:0.###}).", input.Turn, input.Verdict.Score, input.Threshold);
+            return Refusal(input, output: null);
         }
         var response = await base.GetResponseAsync(list, options, cancellationToken).ConfigureAwait(false);
-        if (assessment != null) Annotate(response.AdditionalProperties ??= new(), assessment, blocked: false);
+        GuardAssessment? output = null;
+        if (_options.ModerateOutput && !string.IsNullOrWhiteSpace(response.Text))
+        {
+            output = await AssessAsync(GuardMetrics.Sources.ChatOutput, new[] { response.Text }, cancellationToken).ConfigureAwait(false);
+            if (output.Flagged && Blocks)
+            {
+                _logger.LogInformation("SaeGuard replaced a model answer: it scored {Score:0.###} (threshold {Threshold:0.###}).", output.Verdict.Score, output.Threshold);
+                var refusal = Refusal(input, output);
+                refusal.ResponseId = response.ResponseId;
+                refusal.ModelId = response.ModelId;
+                return refusal;
+            }
+        }
+        if (input != null) Annotate(response.AdditionalProperties ??= new(), input, blocked: false);
+        if (output != null) AnnotateOutput(response.AdditionalProperties ??= new(), output);
         return response;
     }
 
+    /// <inheritdoc />
     public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages,
         ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var list = messages as IReadOnlyList<ChatMessage> ?? messages.ToList();
-        var assessment = await AssessAsync(list, cancellationToken).ConfigureAwait(false);
-        if (assessment is { Flagged: true } && _options.Action == SaeGuardAction.Block)
+        var input = await AssessInputAsync(list, cancellationToken).ConfigureAwait(false);
+        if (input is { Flagged: true } && Blocks)
         {
-            var refusal = new ChatResponseUpdate(ChatRole.Assistant, _options.RefusalMessage) { FinishReason = ChatFinishReason.ContentFilter };
-            Annotate(refusal.AdditionalProperties ??= new(), assessment, blocked: true);
-            yield return refusal;
+            _logger.LogInformation("SaeGuard blocked a streamed request: user turn {Turn} scored {Score:0.###} (threshold {Threshold:0.###}).", input.Turn, input.Verdict.Score, input.Threshold);
+            yield return RefusalUpdate(input, output: null);
             yield break;
         }
+        var stream = base.GetStreamingResponseAsync(list, options, cancellationToken);
         bool first = true;
-        await foreach (var update in base.GetStreamingResponseAsync(list, options, cancellationToken).ConfigureAwait(false))
+        ChatResponseUpdate Mark(ChatResponseUpdate u)
         {
-            if (first && assessment != null) Annotate(update.AdditionalProperties ??= new(), assessment, blocked: false);
+            if (first && input != null) Annotate(u.AdditionalProperties ??= new(), input, blocked: false);
             first = false;
-            yield return update;
+            return u;
+        }
+
+        if (!_options.ModerateOutput)
+        {
+            await foreach (var update in stream.ConfigureAwait(false)) yield return Mark(update);
+            yield break;
+        }
+
+        // Output moderation: hold updates back until the text so far has passed a check.
+        var text = new StringBuilder();
+        var held = new List<ChatResponseUpdate>();
+        int unchecked_ = 0, checkedLength = -1;
+        GuardAssessment? output = null;
+        await foreach (var update in stream.ConfigureAwait(false))
+        {
+            var piece = update.Text;
+            text.Append(piece);
+            unchecked_ += piece.Length;
+            if (!Blocks)
+            {
+                yield return Mark(update); // annotate mode: pass through, score at the end
+                continue;
+            }
+            held.Add(update);
+            if (_options.OutputCheckIntervalChars == 0 || unchecked_ < _options.OutputCheckIntervalChars) continue;
+            output = await AssessAsync(GuardMetrics.Sources.ChatOutput, OutputTexts(text.ToString()), cancellationToken).ConfigureAwait(false);
+            checkedLength = text.Length;
+            unchecked_ = 0;
+            if (output.Flagged) break;
+            foreach (var h in held) yield return Mark(h);
+            held.Clear();
+        }
+        if ((output == null || !output.Flagged) && text.Length != checkedLength && !string.IsNullOrWhiteSpace(text.ToString()))
+            output = await AssessAsync(GuardMetrics.Sources.ChatOutput, OutputTexts(text.ToString()), cancellationToken).ConfigureAwait(false);
+        if (output is { Flagged: true } && Blocks)
+        {
+            _logger.LogInformation("SaeGuard cut off a streamed answer after {Chars} characters: it scored {Score:0.###} (threshold {Threshold:0.###}).", text.Length, output.Verdict.Score, output.Threshold);
+            yield return RefusalUpdate(input, output);
+            yield break;
+        }
+        foreach (var h in held) yield return Mark(h);
+        if (output != null)
+        {
+            var verdict = new ChatResponseUpdate { Role = ChatRole.Assistant };
+            AnnotateOutput(verdict.AdditionalProperties ??= new(), output);
+            yield return Mark(verdict);
         }
     }
 
+    /// <inheritdoc />
     public override object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey == null && serviceType.IsInstanceOfType(_scorer) ? _scorer : base.GetService(serviceType, serviceKey);
 
-    async Task<Assessment?> AssessAsync(IReadOnlyList<ChatMessage> messages, CancellationToken cancellationToken)
+    /// <summary>What a streaming check scores: the answer so far and, when longer, its recent part (the last
+    /// 2 × <see cref="SaeGuardChatOptions.OutputCheckIntervalChars"/> characters from a word start), so a
+    /// harmful turn late in a long answer is not averaged away by the benign text before it.</summary>
+    IReadOnlyList<string> OutputTexts(string text)
     {
-        var lastUser = messages.LastOrDefault(m => m.Role == ChatRole.User);
-        var text = lastUser?.Text;
-        if (string.IsNullOrWhiteSpace(text)) return null;
-        // Scoring runs the model: keep it off the caller's synchronisation context.
-        var verdict = await Task.Run(() => _scorer.Score(new[] { text })[0], cancellationToken).ConfigureAwait(false);
-        double threshold = _options.Threshold ?? verdict.Threshold;
-        return new Assessment(verdict, threshold, verdict.Score >= threshold);
+        int window = 2 * _options.OutputCheckIntervalChars;
+        if (window == 0 || text.Length <= window) return new[] { text };
+        int start = text.Length - window;
+        while (start < text.Length && !char.IsWhiteSpace(text[start - 1])) start++;
+        var tail = text[start..];
+        return string.IsNullOrWhiteSpace(tail) ? new[] { text } : new[] { text, tail };
     }
 
-    static void Annotate(AdditionalPropertiesDictionary props, Assessment a, bool blocked)
+    async Task<GuardAssessment?> AssessInputAsync(IReadOnlyList<ChatMessage> messages, CancellationToken cancellationToken)
+    {
+        var turns = new List<(int Index, string Text)>();
+        for (int i = 0; i < messages.Count; i++)
+            if (messages[i].Role == ChatRole.User && !string.IsNullOrWhiteSpace(messages[i].Text)) turns.Add((i, messages[i].Text));
+        if (turns.Count == 0) return null;
+        if (!_options.ModerateAllUserTurns) turns.RemoveRange(0, turns.Count - 1);
+        var a = await AssessAsync(GuardMetrics.Sources.ChatInput, turns.Select(t => t.Text).ToArray(), cancellationToken).ConfigureAwait(false);
+        return a with { Turn = turns[a.Turn].Index };
+    }
+
+    /// <summary>Scores <paramref name="texts"/>; the assessment is about the highest-scoring one (<see cref="GuardAssessment.Turn"/> is its index).</summary>
+    async Task<GuardAssessment> AssessAsync(string source, IReadOnlyList<string> texts, CancellationToken cancellationToken)
+    {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        var verdicts = await _scorer.ScoreAsync(texts, cancellationToken).ConfigureAwait(false);
+        int top = 0;
+        for (int i = 1; i < verdicts.Count; i++) if (verdicts[i].Score > verdicts[top].Score) top = i;
+        double threshold = _options.Threshold ?? verdicts[top].Threshold;
+        GuardMetrics.Record(source, verdicts.Count, verdicts.Count(v => v.Score >= (_options.Threshold ?? v.Threshold)), GuardMetrics.Since(start));
+        return new GuardAssessment(verdicts[top], threshold, verdicts[top].Score >= threshold, top);
+    }
+
+    ChatResponse Refusal(GuardAssessment? input, GuardAssessment? output)
+    {
+        var refusal = new ChatResponse(new ChatMessage(ChatRole.Assistant, _options.RefusalMessage)) { FinishReason = ChatFinishReason.ContentFilter };
+        AnnotateRefusal(refusal.AdditionalProperties ??= new(), input, output);
+        return refusal;
+    }
+
+    ChatResponseUpdate RefusalUpdate(GuardAssessment? input, GuardAssessment? output)
+    {
+        var refusal = new ChatResponseUpdate(ChatRole.Assistant, _options.RefusalMessage) { FinishReason = ChatFinishReason.ContentFilter };
+        AnnotateRefusal(refusal.AdditionalProperties ??= new(), input, output);
+        return refusal;
+    }
+
+    static void AnnotateRefusal(AdditionalPropertiesDictionary props, GuardAssessment? input, GuardAssessment? output)
+    {
+        if (input != null) Annotate(props, input, blocked: true);
+        if (output != null) AnnotateOutput(props, output);
+        props[SaeGuardProperties.Blocked] = true;
+    }
+
+    static void Annotate(AdditionalPropertiesDictionary props, GuardAssessment a, bool blocked)
     {
         props[SaeGuardProperties.Score] = a.Verdict.Score;
         props[SaeGuardProperties.Label] = a.Flagged ? Labels.Harmful : Labels.Benign;
@@ -118,5 +206,15 @@ public sealed class SaeGuardChatClient : DelegatingChatClient
         props[SaeGuardProperties.Flagged] = a.Flagged;
         props[SaeGuardProperties.Blocked] = blocked;
         props[SaeGuardProperties.Features] = a.Verdict.TopFeatures;
+        props[SaeGuardProperties.Turn] = a.Turn;
+    }
+
+    static void AnnotateOutput(AdditionalPropertiesDictionary props, GuardAssessment a)
+    {
+        props[SaeGuardProperties.OutputScore] = a.Verdict.Score;
+        props[SaeGuardProperties.OutputFlagged] = a.Flagged;
     }
 }
+
+/// <summary>A verdict under the threshold in force; <see cref="Turn"/> says which text it is about.</summary>
+sealed record GuardAssessment(GuardVerdict Verdict, double Threshold, bool Flagged, int Turn);

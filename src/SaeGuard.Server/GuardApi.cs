@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
 using SaeGuard.Common;
 using SaeGuard.Probes;
 using SaeGuard.Serving;
@@ -22,9 +23,12 @@ sealed class GuardApi
     readonly ReportFiles _probeReports;
     readonly ReportFiles _analysisReports;
     readonly int _featureCount;
+    readonly ILogger _logger;
 
-    public GuardApi(LoadedGuard guard, GuardServerOptions options, MicroBatcher batcher, ReportFiles probeReports, ReportFiles analysisReports)
+    public GuardApi(LoadedGuard guard, GuardServerOptions options, MicroBatcher batcher, ReportFiles probeReports, ReportFiles analysisReports,
+        ILogger<GuardApi> logger)
     {
+        _logger = logger;
         _guard = guard;
         _options = options;
         _batcher = batcher;
@@ -33,10 +37,12 @@ sealed class GuardApi
         _featureCount = guard.Catalog.Features.Count;
     }
 
-    public void Map(IEndpointRouteBuilder app)
+    /// <param name="app">Where to map (MapSaeGuard's route group).</param>
+    /// <param name="prefix">The group's prefix ("" or "/guard"), for the report links /v1/info gives.</param>
+    public void Map(IEndpointRouteBuilder app, string prefix)
     {
         app.MapGet("/healthz", () => Results.Json(new { Status = "ok" }, Json));
-        app.MapGet("/v1/info", Info);
+        app.MapGet("/v1/info", () => Info(prefix));
         app.MapPost("/v1/classify", Handler(ctx => Guarded(() => Classify(ctx))));
         app.MapPost("/v1/explain", Handler(ctx => Guarded(() => Explain(ctx))));
         app.MapGet("/v1/features", Handler(ctx => Guarded(() => Task.FromResult(ListFeatures(ctx.Request.Query)))));
@@ -51,14 +57,18 @@ sealed class GuardApi
     public static IResult Error(int status, string code, string message) =>
         Results.Json(new ErrorResponse(new ApiError(code, message)), Json, statusCode: status);
 
-    static async Task<IResult> Guarded(Func<Task<IResult>> handler)
+    async Task<IResult> Guarded(Func<Task<IResult>> handler)
     {
         try { return await handler(); }
         catch (ApiException e) { return Error(e.Status, e.Code, e.Message); }
-        catch (ServerBusyException) { return Error(503, "busy", "The server is busy; retry shortly."); }
+        catch (ServerBusyException)
+        {
+            _logger.LogWarning("The scoring queue is full ({Capacity} texts); answering 503.", _options.QueueCapacity);
+            return Error(503, "busy", "The server is busy; retry shortly.");
+        }
     }
 
-    IResult Info()
+    IResult Info(string prefix)
     {
         var info = _guard.Scorer.Info;
         return Results.Json(new
@@ -70,8 +80,8 @@ sealed class GuardApi
             Batching = new { _batcher.MaxBatch, WindowMs = _batcher.Window.TotalMilliseconds, _batcher.Batches, _batcher.Texts, _batcher.LargestBatch },
             Reports = new
             {
-                Probe = _probeReports.Has("report.html") ? "/reports/probe/report.html" : null,
-                Analysis = _analysisReports.Has("report.html") ? "/reports/analysis/report.html" : null,
+                Probe = _probeReports.Has("report.html") ? prefix + "/reports/probe/report.html" : null,
+                Analysis = _analysisReports.Has("report.html") ? prefix + "/reports/analysis/report.html" : null,
             },
         }, Json);
     }
@@ -87,7 +97,12 @@ sealed class GuardApi
             throw new ApiException(400, "too_many_texts", $"{texts.Count} texts in one request; this server takes at most {_options.MaxTextsPerRequest}.");
         var prepared = new (string Text, int Received, bool Cut)[texts.Count];
         for (int i = 0; i < texts.Count; i++) prepared[i] = Prepare(texts[i], req.Text != null ? "text" : $"texts[{i}]");
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
         var verdicts = await Task.WhenAll(prepared.Select(p => _batcher.ScoreAsync(p.Text)));
+        int flagged = verdicts.Count(v => v.IsHarmful);
+        var elapsed = GuardMetrics.Since(start);
+        GuardMetrics.Record(GuardMetrics.Sources.HttpClassify, verdicts.Length, flagged, elapsed);
+        _logger.LogDebug("classify: {Texts} texts, {Flagged} flagged, {Ms:0.0} ms.", verdicts.Length, flagged, elapsed.TotalMilliseconds);
         var results = new ClassifyResult[verdicts.Length];
         for (int i = 0; i < verdicts.Length; i++)
         {
@@ -120,7 +135,7 @@ sealed class GuardApi
                 throw new ApiException(400, "no_active_feature", "No feature contributes to this text's verdict; name one with \"feature\".");
             feature = verdict.TopFeatures[0].Id;
         }
-        var acts = _guard.Scorer.Explain(text, feature);
+        var acts = await _guard.Scorer.ExplainAsync(text, feature, ctx.RequestAborted);
         return Results.Json(new ExplainResponse
         {
             Feature = feature,

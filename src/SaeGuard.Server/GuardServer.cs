@@ -10,11 +10,16 @@ using SaeGuard.Serving;
 namespace SaeGuard.Server;
 
 /// <summary>
-/// Builds the guard's web app: the JSON API (<see cref="GuardApi"/>), the feature browser at /,
-/// JSON errors for every failure (no stack traces to clients), loopback-only by default.
+/// Builds the standalone guard server (<c>saeguard serve</c>): an app of its own with
+/// <see cref="SaeGuardServiceCollectionExtensions.AddSaeGuard(IServiceCollection, LoadedGuard, Action{SaeGuardOptions})"/>
+/// and <see cref="SaeGuardEndpointRouteBuilderExtensions.MapSaeGuard"/> at the root (the same code
+/// path a host app uses), JSON errors for every failure (no stack traces to clients),
+/// loopback-only by default.
 /// </summary>
 public static class GuardServer
 {
+    /// <param name="guard">The guard to serve; the caller keeps owning (and disposes) it.</param>
+    /// <param name="options">Addresses, limits and batching.</param>
     /// <param name="configure">Last say over the builder, e.g. <c>b => b.WebHost.UseTestServer()</c> in tests.</param>
     public static WebApplication Build(LoadedGuard guard, GuardServerOptions options, Action<WebApplicationBuilder>? configure = null)
     {
@@ -37,12 +42,12 @@ public static class GuardServer
             // The API enforces options.MaxBodyBytes itself (with a JSON 413); Kestrel's cap is a backstop.
             k.Limits.MaxRequestBodySize = options.MaxBodyBytes + 64 * 1024;
         });
-        var batcher = new MicroBatcher(guard.Scorer.Score, options.MaxBatch, options.BatchWindow, options.QueueCapacity);
-        builder.Services.AddSingleton(batcher);
+        builder.Services.AddSaeGuard(guard, o => o.Server = options);
         configure?.Invoke(builder);
 
         var app = builder.Build();
-        app.Lifetime.ApplicationStopped.Register(batcher.Dispose);
+        // Stop the batching worker with the server (the container disposes it again at app.Dispose, harmlessly).
+        app.Lifetime.ApplicationStopped.Register(() => app.Services.GetRequiredService<MicroBatcher>().Dispose());
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             ExceptionHandler = ctx => GuardApi.Error(500, "internal", "The server failed to handle this request.").ExecuteAsync(ctx),
@@ -64,24 +69,7 @@ public static class GuardServer
             return next(ctx);
         });
 
-        var api = new GuardApi(guard, options, batcher, new ReportFiles(guard.Directory), new ReportFiles(options.AnalysisReportDir));
-        api.Map(app);
-        MapBrowser(app, new BrowserAssets());
+        app.MapSaeGuard();
         return app;
-    }
-
-    static void MapBrowser(WebApplication app, BrowserAssets assets)
-    {
-        IResult Serve(HttpContext ctx, string name)
-        {
-            if (!assets.TryGet(name, out var bytes, out var type)) return GuardApi.Error(404, "not_found", "No such file.");
-            ctx.Response.Headers.CacheControl = "no-cache";
-            if (name == "index.html")
-                ctx.Response.Headers.ContentSecurityPolicy =
-                    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
-            return Results.Bytes(bytes, type);
-        }
-        app.MapGet("/", (HttpContext ctx) => Serve(ctx, "index.html"));
-        app.MapGet("/assets/{name}", (HttpContext ctx, string name) => Serve(ctx, name));
     }
 }

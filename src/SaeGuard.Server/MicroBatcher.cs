@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
 using SaeGuard.Serving;
 
 namespace SaeGuard.Server;
@@ -23,10 +24,13 @@ public sealed class MicroBatcher : IDisposable
     readonly int _maxBatch;
     readonly TimeSpan _window;
     readonly Task _worker;
+    readonly ILogger? _logger;
     long _batches, _texts, _largest;
 
-    public MicroBatcher(Func<IReadOnlyList<string>, IReadOnlyList<GuardVerdict>> score, int maxBatch, TimeSpan window, int capacity)
+    public MicroBatcher(Func<IReadOnlyList<string>, IReadOnlyList<GuardVerdict>> score, int maxBatch, TimeSpan window, int capacity,
+        ILogger<MicroBatcher>? logger = null)
     {
+        _logger = logger;
         if (maxBatch < 1) throw new ArgumentOutOfRangeException(nameof(maxBatch));
         _score = score;
         _maxBatch = maxBatch;
@@ -86,6 +90,7 @@ public sealed class MicroBatcher : IDisposable
         }
         catch (Exception e)
         {
+            _logger?.LogError(e, "Scoring a batch of {Count} texts failed.", batch.Count);
             foreach (var b in batch) b.Done.TrySetException(e);
         }
         Interlocked.Increment(ref _batches);

@@ -60,7 +60,7 @@ function renderTokens(container, tokens, activations, max, hitIndex) {
 // ---- info and reports ----
 async function loadInfo() {
   try {
-    const info = await api("/v1/info");
+    const info = await api("v1/info");
     const m = info.probe.metrics || {};
     const auroc = m.auroc !== undefined ? ` · AUROC ${fmt(m.auroc)}` : "";
     $("#model-info").textContent = `${info.model} · layer ${info.layer} · SAE ${info.sae.d_sae} × ${info.sae.architecture}${info.sae.k ? " k=" + info.sae.k : ""} · threshold ${fmt(info.threshold, 2)}${auroc}`;
@@ -75,7 +75,7 @@ async function classify(text) {
   showError(null);
   $("#classify-btn").disabled = true;
   try {
-    const res = await api("/v1/classify", { text });
+    const res = await api("v1/classify", { text });
     const v = res.results[0];
     state.lastText = text;
     state.verdict = v;
@@ -128,7 +128,7 @@ async function explain(featureId) {
   if (!state.lastText) return;
   showError(null);
   try {
-    const res = await api("/v1/explain", { text: state.lastText, feature: featureId });
+    const res = await api("v1/explain", { text: state.lastText, feature: featureId });
     state.feature = res.feature;
     const shown = res.tokens.filter((t) => !t.is_special);
     renderTokens($("#tokens"), shown.map((t) => t.token), shown.map((t) => t.activation), res.max_activation, -1);
@@ -143,7 +143,7 @@ async function loadFeatures() {
   showError(null);
   try {
     const q = new URLSearchParams({ sort: state.sort, order: state.order, offset: state.offset, limit: state.pageSize });
-    const res = await api(`/v1/features?${q}`);
+    const res = await api(`v1/features?${q}`);
     $("#features-summary").textContent = `${res.total} features, sorted by ${res.sort.replaceAll("_", " ")} (${res.order}); showing ${res.offset + 1}–${res.offset + res.features.length}`;
     const body = $("#feature-table tbody");
     body.replaceChildren();
@@ -164,7 +164,7 @@ async function loadFeatures() {
 async function loadFeature(id) {
   showError(null);
   try {
-    const f = await api(`/v1/features/${id}`);
+    const f = await api(`v1/features/${id}`);
     $("#feature-title").textContent = `Feature #${f.id} — ${f.label}`;
     const stats = $("#feature-stats");
     stats.replaceChildren();

@@ -5,7 +5,9 @@ namespace SaeGuard.Common;
 /// <summary>
 /// A progress line on stderr: items done of total, a rate (e.g. tokens/s) and an ETA. On a
 /// terminal it redraws in place a few times a second; when stderr is redirected (logs, CI) it
-/// prints a plain line at the start, every few seconds, and once at the end.
+/// prints a plain line at the start, every few seconds, and once at the end. A host that embeds
+/// the library sends the same updates to its own <see cref="IProgress{T}"/> instead
+/// (<see cref="ProgressSink"/>): nothing is then written to stderr.
 /// </summary>
 public sealed class ProgressBar : IDisposable
 {
@@ -16,6 +18,7 @@ public sealed class ProgressBar : IDisposable
     readonly string _unit;
     readonly Stopwatch _sw = Stopwatch.StartNew();
     readonly TextWriter? _out;
+    readonly IProgress<ProgressUpdate>? _sink;
     readonly bool _interactive;
     long _done;
     long _rateCount;
@@ -24,15 +27,22 @@ public sealed class ProgressBar : IDisposable
     (long Done, string Extra)? _lastDrawn;
     bool _disposed;
 
-    /// <summary>When set, bars made afterwards print nothing (tests, embedding hosts).</summary>
+    /// <summary>When set, bars made afterwards print nothing on stderr (tests, embedding hosts); a
+    /// <see cref="ProgressSink"/> still gets its updates.</summary>
     public static bool Silent { get; set; }
 
+    /// <summary>A bar that reports to <see cref="ProgressSink.Current"/> when one is set, else draws on stderr
+    /// (nothing when <see cref="Silent"/>).</summary>
     public ProgressBar(string label, long total, string unit = "items")
-        : this(label, total, unit, Silent ? null : Console.Error, !Console.IsErrorRedirected) { }
+        : this(label, total, unit, ProgressSink.Current, Silent ? null : Console.Error, !Console.IsErrorRedirected) { }
 
     internal ProgressBar(string label, long total, string unit, TextWriter? output, bool interactive)
+        : this(label, total, unit, null, output, interactive) { }
+
+    internal ProgressBar(string label, long total, string unit, IProgress<ProgressUpdate>? sink, TextWriter? output, bool interactive)
     {
-        _label = label; _total = total; _unit = unit; _out = output; _interactive = interactive;
+        _label = label; _total = total; _unit = unit; _sink = sink; _out = sink == null ? output : null;
+        _interactive = sink != null || interactive; // a sink gets the terminal's cadence (a few updates a second)
     }
 
     public long Done => _done;
@@ -51,18 +61,23 @@ public sealed class ProgressBar : IDisposable
 
     void Draw(bool final)
     {
-        if (_out == null) return;
-        if (final && !_interactive && _lastDrawn == (_done, _extra)) return; // the last line already says it
+        if (_out == null && _sink == null) return;
+        if (final && _sink == null && !_interactive && _lastDrawn == (_done, _extra)) return; // the last line already says it
         _lastDrawn = (_done, _extra);
         double secs = Math.Max(1e-9, _sw.Elapsed.TotalSeconds);
         double rate = _rateCount / secs;
+        if (_sink != null)
+        {
+            _sink.Report(new ProgressUpdate(_label, _done, _total, _unit, rate, _sw.Elapsed, _extra, final));
+            return;
+        }
         string pct = _total > 0 ? $"{100.0 * _done / _total,5:F1}%" : "";
         string count = _total > 0 ? $"{_done:N0}/{_total:N0} {pct}" : $"{_done:N0}";
         string eta = _total > 0 && _done > 0 && _done < _total
             ? "ETA " + Fmt(TimeSpan.FromSeconds(secs * (_total - _done) / _done)) : $"in {Fmt(_sw.Elapsed)}";
         string line = $"{_label}: {count} | {rate:N0} {_unit}/s | {eta} {_extra}".TrimEnd();
-        if (_interactive) _out.Write("\r" + line.PadRight(100) + (final ? "\n" : ""));
-        else _out.WriteLine(line);
+        if (_interactive) _out!.Write("\r" + line.PadRight(100) + (final ? "\n" : ""));
+        else _out!.WriteLine(line);
     }
 
     static string Fmt(TimeSpan t) => t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss") : t.ToString(@"m\:ss");

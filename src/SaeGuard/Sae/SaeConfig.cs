@@ -11,6 +11,10 @@ public sealed record SaeMetadata
     public double? TrainActivationNorm { get; init; }
     public string? Dataset { get; init; }
     public long? TrainingTokens { get; init; }
+    /// <summary>Tokens per context the activations were taken with (the model's max length at extraction); SAELens <c>context_size</c>.</summary>
+    public int? ContextSize { get; init; }
+    /// <summary>Whether each context began with the model's start token (BOS / [CLS]); SAELens <c>prepend_bos</c>.</summary>
+    public bool? PrependBos { get; init; }
 }
 
 /// <summary>

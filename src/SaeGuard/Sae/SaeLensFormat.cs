@@ -9,13 +9,17 @@ namespace SaeGuard.Sae;
 /// <summary>
 /// Reads and writes the SAELens folder layout: cfg.json + sae_weights.safetensors
 /// (W_enc [d_in, d_sae], b_enc, W_dec [d_sae, d_in], b_dec, threshold for jumprelu).
-/// cfg.json carries v6 fields (architecture, metadata{…}) and v5 ones (model_name, hook_name,
-/// hook_layer, activation_fn_kwargs) so both SAELens generations load it.
+/// cfg.json carries v6 fields (architecture, metadata{…, sae_lens_version, context_size,
+/// prepend_bos}) and v5 ones (model_name, hook_name, hook_layer, context_size, prepend_bos,
+/// activation_fn_kwargs) so both SAELens generations load it; numbers are JSON numbers.
 /// </summary>
 public static class SaeLensFormat
 {
     public const string CfgFile = "cfg.json";
     public const string WeightsFile = "sae_weights.safetensors";
+    /// <summary>The SAELens config generation our cfg.json follows (metadata.sae_lens_version); the
+    /// writing tool is named separately in metadata.tool.</summary>
+    public const string SaeLensVersion = "6.0.0";
 
     public static string ArchToSaeLens(string arch) => SaeArchitectures.Find(arch)?.SaeLensName ?? arch;
     public static string ArchFromSaeLens(string arch) => SaeArchitectures.FindInference(arch)?.Name ?? arch;
@@ -52,12 +56,17 @@ public static class SaeLensFormat
                 ["train_activation_norm"] = c.Metadata.TrainActivationNorm,
                 ["dataset_path"] = c.Metadata.Dataset,
                 ["training_tokens"] = c.Metadata.TrainingTokens,
+                ["context_size"] = c.Metadata.ContextSize,
+                ["prepend_bos"] = c.Metadata.PrependBos,
+                ["sae_lens_version"] = SaeLensVersion,
                 ["sae_lens_training_version"] = null,
                 ["tool"] = "saeguard " + ToolInfo.Version,
             },
             ["model_name"] = c.Metadata.ModelName,
             ["hook_name"] = c.Metadata.HookName,
             ["hook_layer"] = c.Metadata.Layer,
+            ["context_size"] = c.Metadata.ContextSize,
+            ["prepend_bos"] = c.Metadata.PrependBos,
             ["activation_fn_str"] = arch.SaeLensActivationFn,
         };
         if (arch.FixedKPerToken)
@@ -68,7 +77,7 @@ public static class SaeLensFormat
         if (c.Training.Count > 0)
         {
             var t = new JsonObject();
-            foreach (var (k, v) in c.Training) t[k] = v;
+            foreach (var (k, v) in c.Training) t[k] = TypedValue(v);
             cfg["saeguard_training"] = t;
         }
         File.WriteAllText(Path.Combine(dir, CfgFile), cfg.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
@@ -80,6 +89,23 @@ public static class SaeLensFormat
         if (sae.Threshold != null) w.AddF32("threshold", sae.Threshold, c.DSae);
         using var fs = File.Create(Path.Combine(dir, WeightsFile));
         w.WriteTo(fs);
+    }
+
+    /// <summary>A training value as JSON: a number or boolean when the text is one (written as is, so it
+    /// reads back as the same text), else a string.</summary>
+    static JsonNode? TypedValue(string v)
+    {
+        if (v is "true" or "false") return JsonValue.Create(v == "true");
+        if (v.Length > 0 && (char.IsAsciiDigit(v[0]) || v[0] == '-')
+            && double.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) && double.IsFinite(d))
+        {
+            try
+            {
+                if (JsonNode.Parse(v) is JsonValue n && n.GetValueKind() == JsonValueKind.Number) return n;
+            }
+            catch (JsonException) { } // e.g. "01" or "1." are numbers to .NET, not to JSON
+        }
+        return JsonValue.Create(v);
     }
 
     public static SaeModel Load(string dir)
@@ -96,6 +122,8 @@ public static class SaeLensFormat
         string? Str(string key) => (meta?[key] ?? root[key]) is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
         int? Int(JsonNode? n) => n is JsonValue v && v.TryGetValue<int>(out var i) ? i : (n is JsonValue v2 && v2.TryGetValue<double>(out var dd) ? (int)dd : null);
         double? Dbl(string key) => (meta?[key] ?? root[key]) is JsonValue v && v.TryGetValue<double>(out var x) ? x : null;
+        bool? Bool(string key) => (meta?[key] ?? root[key]) is JsonValue v && v.TryGetValue<bool>(out var b) ? b : null;
+        long? Long(string key) => (meta?[key] ?? root[key]) is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<double>(out var x) ? (long)x : null;
         var dIn = Int(root["d_in"]) ?? throw new UserError($"'{cfgPath}' has no d_in.");
         var dSae = Int(root["d_sae"]) ?? throw new UserError($"'{cfgPath}' has no d_sae.");
         var archRaw = root["architecture"]?.GetValue<string>();
@@ -104,7 +132,9 @@ public static class SaeLensFormat
               ?? throw new UserError($"'{cfgPath}': architecture '{archRaw}' is not supported ({SaeArchitectures.AcceptedNames()}).");
         int k = Int(root["k"]) ?? Int(root["activation_fn_kwargs"]?["k"]) ?? 0;
         var training = new Dictionary<string, string>();
-        if (root["saeguard_training"] is JsonObject tr) foreach (var (kk, vv) in tr) training[kk] = vv?.ToString() ?? "";
+        if (root["saeguard_training"] is JsonObject tr)
+            foreach (var (kk, vv) in tr)
+                training[kk] = vv is JsonValue jv && jv.GetValueKind() == JsonValueKind.String ? jv.GetValue<string>() : vv?.ToJsonString() ?? "";
         var config = new SaeConfig
         {
             DIn = dIn, DSae = dSae, Architecture = arch.Name, K = k,
@@ -119,6 +149,9 @@ public static class SaeLensFormat
                 ModelSha256 = Str("model_sha256"),
                 TrainActivationNorm = Dbl("train_activation_norm"),
                 Dataset = Str("dataset_path"),
+                TrainingTokens = Long("training_tokens"),
+                ContextSize = Long("context_size") is long cs ? (int)cs : null,
+                PrependBos = Bool("prepend_bos"),
             },
             Training = training,
         };

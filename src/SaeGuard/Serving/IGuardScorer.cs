@@ -22,4 +22,24 @@ public interface IGuardScorer
     /// <paramref name="text"/> (special tokens included, flagged): <see cref="TokenTrace.Features"/>
     /// is [featureId]. Throws <see cref="ArgumentOutOfRangeException"/> for an id outside [0, Info.Sae.DSae).</summary>
     TokenTrace Explain(string text, int featureId);
+
+    /// <summary>
+    /// <see cref="Score"/> off the caller's thread. The default runs it on the thread pool;
+    /// <paramref name="cancellationToken"/> is checked before scoring starts and releases the caller
+    /// at once when cancelled later (a batch already in the model runs to its end; its result is
+    /// dropped). Implementations with a truly asynchronous backend override it.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">When <paramref name="cancellationToken"/> is cancelled.</exception>
+    Task<IReadOnlyList<GuardVerdict>> ScoreAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.Run(() => Score(texts), cancellationToken).WaitAsync(cancellationToken);
+    }
+
+    /// <summary><see cref="Explain"/> off the caller's thread, with the cancellation of <see cref="ScoreAsync"/>.</summary>
+    Task<TokenTrace> ExplainAsync(string text, int featureId, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.Run(() => Explain(text, featureId), cancellationToken).WaitAsync(cancellationToken);
+    }
 }

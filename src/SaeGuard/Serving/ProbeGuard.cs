@@ -52,5 +52,11 @@ public sealed class ProbeGuard : IGuardScorer, IDisposable
         return Classifier.Explain(text, new[] { featureId });
     }
 
-    public void Dispose() => Classifier.Dispose();
+    int _disposed;
+
+    /// <summary>Frees the model; a second call does nothing (a DI container and its host may both dispose).</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0) Classifier.Dispose();
+    }
 }

@@ -41,5 +41,11 @@ public sealed class SpanGuardScorer : IGuardScorer, IDisposable
     public FeatureCatalog Catalog() =>
         new() { Features = Guard.Model.Labels.Select((l, j) => new FeatureInfo { Id = j, Label = l }).ToList() };
 
-    public void Dispose() => Guard.Dispose();
+    int _disposed;
+
+    /// <summary>Frees the model; a second call does nothing (a DI container and its host may both dispose).</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0) Guard.Dispose();
+    }
 }

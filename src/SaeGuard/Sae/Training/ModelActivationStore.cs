@@ -69,6 +69,8 @@ public sealed class ModelActivationStore : TrainData
     {
         ModelName = _src.ModelName, HookName = $"blocks.{_src.Layer}.hook_{_src.Hook}", Layer = _src.Layer,
         ModelSha256 = string.IsNullOrEmpty(_src.ModelSha256) ? null : _src.ModelSha256, Dataset = $"model:{_o.CorpusKey}",
+        ContextSize = _src.MaxLength > 0 ? _src.MaxLength : null,
+        PrependBos = _src.Tokenize("a") is { Length: > 0 } t ? t.IsSpecial[0] : null,
     };
 
     int DocOf(long row)

@@ -59,6 +59,8 @@ public static class SaeTrainer
         ModelName = acts.Meta.Model, HookName = $"blocks.{acts.Meta.Layer}.hook_{acts.Meta.Hook}", Layer = acts.Meta.Layer,
         ModelSha256 = string.IsNullOrEmpty(acts.Meta.ModelSha256) ? null : acts.Meta.ModelSha256,
         Dataset = Path.GetFullPath(acts.Dir),
+        ContextSize = acts.Meta.MaxLength > 0 ? acts.Meta.MaxLength : null,
+        PrependBos = DumpContext.PrependsBos(acts),
     };
 
     public static SaeTrainResult Run(TrainData data, SaeTrainOptions options, string? outDir = null, bool resume = false,
