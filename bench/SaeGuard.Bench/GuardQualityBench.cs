@@ -14,7 +14,7 @@ namespace SaeGuard.Bench;
 /// training data, pooling, long-text windows, token-level pooling, SAE features, two-part decisions,
 /// multiple layers and calibration on the validation split (and by 5-fold CV on the training split).
 /// Everything is seeded. Args: [--shared ../shared/data] [--out bench/out/guard-quality] [--seed 1]
-/// [--stage sets|dense|spans|ship|all] [--test] (also prints the chosen configuration's test-split figures)
+/// [--stage sets|dense|spans|wrap|ship|all] [--extra-benign N] (benign requests added per training template) [--test] (also prints the chosen configuration's test-split figures)
 /// [--layers] (also extracts layers 3 and 5 for the multi-layer rows).
 /// </summary>
 public sealed class GuardQualityBench : IBenchmark
@@ -30,7 +30,7 @@ public sealed class GuardQualityBench : IBenchmark
     public void Run(string[] args)
     {
         string shared = "../shared/data", outDir = "bench/out/guard-quality", stage = "all";
-        int seed = 1;
+        int seed = 1, extraBenign = GuardShip.ExtraTrainWrappedBenign;
         bool test = false, layers = false;
         for (int i = 0; i < args.Length; i++)
         {
@@ -42,16 +42,25 @@ public sealed class GuardQualityBench : IBenchmark
                 case "--stage": stage = args[++i]; break;
                 case "--test": test = true; break;
                 case "--layers": layers = true; break;
+                case "--extra-benign": extraBenign = int.Parse(args[++i]); break;
+                case "--wrap-quick": GuardSpanExperiments.Configs = [(3, 0.1)]; GuardSpanExperiments.Lambdas = [1.0, 0.5]; GuardSpanExperiments.Powers = [2.0, 3.0, 4.0]; break;
                 default: throw new ArgumentException($"unknown argument '{args[i]}'");
             }
         }
         Directory.CreateDirectory(outDir);
-        _rows = GuardSetBuilder.Build(new GuardSetOptions { SharedData = shared, Seed = seed });
+        _rows = GuardSetBuilder.Build(new GuardSetOptions { SharedData = shared, Seed = seed, ExtraTrainWrappedBenign = extraBenign });
         GuardSetFile.Write(Path.Combine(outDir, "guardset.csv"), _rows);
         GuardSetStats.Print(_rows, 256);
         if (stage == "sets") return;
 
         _c = GuardActivationCache.Load(_rows, 4, outDir);
+        if (stage == "wrap")
+        {
+            Emit($"extra wrapped-benign training rows per training template: {extraBenign}");
+            GuardSpanExperiments.Run(_rows, _c, Emit);
+            Flush(outDir);
+            return;
+        }
         if (stage == "ship")
         {
             Emit("## Shipped default guard (16-token spans + window mean, layer 4)");

@@ -77,4 +77,21 @@ public class GuardSetTests
         GuardSetFile.Write(tmp["g.csv"], rows);
         Assert.Equal(rows, GuardSetFile.Read(tmp["g.csv"]));
     }
+
+    [Fact]
+    public void Extra_wrapped_benign_rows_are_training_rows_and_leave_the_evaluation_splits_unchanged()
+    {
+        var more = GuardSetBuilder.Build(new GuardSetOptions { SharedData = TestPaths.SharedData(), Seed = 1, AlpacaSample = 300, ExtraTrainWrappedBenign = 3 });
+        var baseRows = Rows.Value;
+        Assert.Equal(baseRows, more.Take(baseRows.Count));
+        var extra = more.Skip(baseRows.Count).ToList();
+        Assert.True(extra.Count > 100, $"{extra.Count} extra rows");
+        Assert.All(extra, r => Assert.Equal((GuardKinds.WrappedBenign, GuardSplits.Train, Labels.Benign), (r.Kind, r.Split, r.Label)));
+        var trainTemplates = baseRows.Where(r => r.Split == GuardSplits.Train && r.Template != "").Select(r => r.Template).ToHashSet();
+        var trainBases = baseRows.Where(r => r.Split == GuardSplits.Train && r.Template == "").Select(r => Deduplicator.Normalize(r.BaseText)).ToHashSet();
+        Assert.All(extra, r => Assert.Contains(r.Template, trainTemplates));
+        Assert.All(extra, r => Assert.Contains(Deduplicator.Normalize(r.BaseText), trainBases));
+        var keys = more.Select(r => Deduplicator.Normalize(r.Text)).ToList();
+        Assert.Equal(keys.Count, keys.Distinct().Count());
+    }
 }

@@ -18,6 +18,9 @@ public sealed record GuardSetOptions
     public int PerWildTemplate { get; init; } = 2;
     /// <summary>In-the-wild templates longer than this (characters) are not used.</summary>
     public int MaxTemplateChars { get; init; } = 2500;
+    /// <summary>Extra benign requests wrapped in each training-split template (added after every other row,
+    /// so the validation and test rows do not change): more "same template, harmless request" examples.</summary>
+    public int ExtraTrainWrappedBenign { get; init; } = 0;
 }
 
 /// <summary>
@@ -80,6 +83,15 @@ public static class GuardSetBuilder
                 var rng = new Random(unchecked(o.Seed * 7919 + StableHash(t.Id)));
                 foreach (var b in Sample(harmful, k, rng)) Add(Wrapped(t, b, GuardKinds.WrappedHarmful, split));
                 foreach (var b in Sample(benign, k, rng)) Add(Wrapped(t, b, GuardKinds.WrappedBenign, split));
+            }
+        }
+        if (o.ExtraTrainWrappedBenign > 0)
+        {
+            var benign = plain.Where(r => r.Split == GuardSplits.Train && r.Kind is GuardKinds.PlainBenign or GuardKinds.Lookalike && r.Text.Length <= 300).ToList();
+            foreach (var t in templates.Where(t => SplitOf(TemplateKey(t), o.Seed) == GuardSplits.Train))
+            {
+                var rng = new Random(unchecked(o.Seed * 104729 + StableHash("extra:" + t.Id)));
+                foreach (var b in Sample(benign, o.ExtraTrainWrappedBenign, rng)) Add(Wrapped(t, b, GuardKinds.WrappedBenign, GuardSplits.Train));
             }
         }
         return rows;
