@@ -11,7 +11,7 @@ namespace SaeGuard.Bench;
 /// <summary>
 /// Trains the built-in default guard from the cached layer-4 activations of the guard set's training
 /// split: a TopK SAE (768 latents, k 32) on training tokens, the 16-token span probe (look-alike and
-/// benign wrapped-request spans weighted ×3, L2 C = 0.1) and the window-mean probe (L2 C = 1); the
+/// benign wrapped-request spans weighted ×3, L2 C = <see cref="SpanC"/>) and the window-mean probe (L2 C = 1); the
 /// span and window means weight each token by <see cref="TokenWeightPower"/> of its template-token weight
 /// (<see cref="GuardSpanExperiments.TemplateTokenWeights"/>), the window term is scaled by <see cref="WindowScale"/>; the
 /// threshold is the 95 % recall point of the plain harmful training prompts' 5-fold out-of-fold
@@ -20,12 +20,14 @@ namespace SaeGuard.Bench;
 static class GuardShip
 {
     public const int SpanLength = 16;
-    /// <summary>Extra benign requests wrapped in each training template for the shipped guard's training set.</summary>
-    public const int ExtraTrainWrappedBenign = 0;
+    /// <summary>Look-alike and benign wrapped-request spans repeat this often in the span probe's training set; wrapped harmful request spans <see cref="WrappedPositiveWeight"/>.</summary>
+    public const int HardNegativeWeight = 3, WrappedPositiveWeight = 1;
     /// <summary>Template-token weights raised to this power in span and window means (0 = plain means).</summary>
-    public const double TokenWeightPower = 0;
+    public const double TokenWeightPower = 2;
     /// <summary>Scale of the window-mean term in the logit.</summary>
-    public const double WindowScale = 1;
+    public const double WindowScale = 0.25;
+    /// <summary>L2 inverse strength of the span probe (the window-mean probe uses C = 1).</summary>
+    public const double SpanC = 0.03;
 
     public static void Run(IReadOnlyList<GuardRow> rows, GuardActivationCache c, int seed, string dir, Action<string> emit)
     {
@@ -43,16 +45,11 @@ static class GuardShip
         var xs = spans.X;
         var ys = spans.Y;
         var spanWindow = spans.Window;
-        List<int> Weighted(IEnumerable<int> ix) => ix.SelectMany(i =>
-        {
-            var r = rows[c.Windows[spanWindow[i]].Row];
-            bool hard = ys[i] == 0 && (r.Kind == GuardKinds.Lookalike || (r.Kind == GuardKinds.WrappedBenign && c.Windows[spanWindow[i]].HasRequest));
-            return hard ? new[] { i, i, i } : new[] { i };
-        }).ToList();
+        var weighted = exp.Training(spans, HardNegativeWeight, WrappedPositiveWeight);
 
         (double[] V, double B, double[] WV, double WB) Fit(Func<int, bool> rowOk)
         {
-            var sp = ProbeFitting.FitL2(xs, d, Weighted(Enumerable.Range(0, ys.Length).Where(i => rowOk(c.Windows[spanWindow[i]].Row))), ys, 0.1);
+            var sp = ProbeFitting.FitL2(xs, d, weighted.Where(i => rowOk(c.Windows[spanWindow[i]].Row)).ToList(), ys, SpanC);
             var wp = ProbeFitting.FitL2(spans.WindowMean, d, trainWindows.Where(w => rowOk(c.Windows[w].Row)).ToList(), yWin, 1);
             var (v, b) = sp.RawDirection();
             var (wv, wb) = wp.RawDirection();

@@ -131,8 +131,9 @@ sealed class GuardSpanExperiments
         for (int j = 0; j < d; j++) dst[j] = (float)(acc[j] / Math.Max(1e-9, sw));
     }
 
-    /// <summary>Training spans, hard negatives (look-alike spans, benign wrapped-request spans) repeated <paramref name="hard"/> times.</summary>
-    List<int> Training(Spans s, int hard)
+    /// <summary>Training spans, hard negatives (look-alike spans, benign wrapped-request spans) repeated <paramref name="hard"/> times,
+    /// harmful wrapped-request spans <paramref name="wrappedPositive"/> times.</summary>
+    public List<int> Training(Spans s, int hard, int wrappedPositive = 1)
     {
         var list = new List<int>();
         for (int i = 0; i < s.Y.Length; i++)
@@ -141,16 +142,17 @@ sealed class GuardSpanExperiments
             if (!_train[cw.Row]) continue;
             var r = _rows[cw.Row];
             bool isHard = s.Y[i] == 0 && (r.Kind == GuardKinds.Lookalike || (r.Kind == GuardKinds.WrappedBenign && cw.HasRequest));
-            for (int k = 0; k < (isHard ? hard : 1); k++) list.Add(i);
+            bool isWrappedPositive = s.Y[i] == 1 && r.Kind == GuardKinds.WrappedHarmful;
+            for (int k = 0; k < (isHard ? hard : isWrappedPositive ? wrappedPositive : 1); k++) list.Add(i);
         }
         return list;
     }
 
     /// <summary>Span logits (span probe) and window logits (window-mean probe) under one configuration.</summary>
-    public (double[] Span, double[] Window) Fit(Spans s, int hard, double c)
+    public (double[] Span, double[] Window) Fit(Spans s, int hard, double c, int wrappedPositive = 1)
     {
         int d = _c.D;
-        var sp = ProbeFitting.FitL2(s.X, d, Training(s, hard), s.Y, c);
+        var sp = ProbeFitting.FitL2(s.X, d, Training(s, hard, wrappedPositive), s.Y, c);
         var trainWindows = Enumerable.Range(0, _c.Windows.Count).Where(w => _train[_c.Windows[w].Row]).ToList();
         var wp = ProbeFitting.FitL2(s.WindowMean, d, trainWindows, _yWin, 1);
         var span = new double[s.Y.Length];
@@ -195,6 +197,8 @@ sealed class GuardSpanExperiments
     public static (int Hard, double C)[] Configs = [(3, 0.1), (6, 0.1), (3, 0.03)];
     public static double[] Lambdas = [1.0, 0.5, 0.0];
     public static double[] Powers = [1.0, 2.0];
+    public static int[] PositiveWeights = [1], HardWeights = [3];
+    public static double[] Cs = [0.1];
 
     /// <summary>The stage: every configuration, one table.</summary>
     public static void Run(IReadOnlyList<GuardRow> rows, GuardActivationCache c, Action<string> emit)
@@ -218,11 +222,16 @@ sealed class GuardSpanExperiments
         foreach (var power in Powers)
         {
             var s = x.Build(weights, power);
-            var (span, win) = x.Fit(s, 3, 0.1);
-            foreach (var lambda in Lambdas)
+            foreach (var hard in HardWeights)
+            foreach (var pos in PositiveWeights)
+            foreach (var cc in Cs)
             {
-                var (row, best) = x.Rows(s, span, win, lambda);
-                x.Report($"template-token weights^{power}, hard ×3, C = 0.1, window term ×{lambda}", s, row, best);
+                var (span, win) = x.Fit(s, hard, cc, pos);
+                foreach (var lambda in Lambdas)
+                {
+                    var (row, best) = x.Rows(s, span, win, lambda);
+                    x.Report($"template-token weights^{power}, hard ×{hard}{(pos > 1 ? $", wrapped harmful request spans ×{pos}" : "")}, C = {cc}, window term ×{lambda}", s, row, best);
+                }
             }
         }
     }
