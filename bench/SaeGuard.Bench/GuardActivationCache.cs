@@ -29,11 +29,68 @@ sealed class GuardActivationCache
     public static GuardActivationCache Load(IReadOnlyList<GuardRow> rows, int layer, string dir, int maxLength = 256, bool keepTokens = true)
     {
         var key = Hashing.Sha256(System.Text.Encoding.UTF8.GetBytes(string.Join("\u0001", rows.Select(r => r.Text)) + $"|{layer}|{maxLength}"))[..16];
-        var path = Path.Combine(dir, $"acts_L{layer}{(keepTokens ? "" : "p")}_{key}.bin");
-        if (File.Exists(path)) return Read(path);
-        var cache = Extract(rows, layer, maxLength, keepTokens);
+        var prefix = $"acts_L{layer}{(keepTokens ? "" : "p")}_";
+        var path = Path.Combine(dir, prefix + key + ".bin");
+        var rowKeys = rows.Select(r => Hashing.Sha256(System.Text.Encoding.UTF8.GetBytes(r.Text + $"|{maxLength}"))[..20]).ToArray();
+        if (File.Exists(path))
+        {
+            if (!File.Exists(path + ".rows")) AtomicFile.WriteAllText(path + ".rows", string.Join("\n", rowKeys));
+            return Read(path);
+        }
+        // Reuse the rows an earlier cache of this layer already holds (matched by text hash); extract only the new ones.
+        GuardActivationCache? old = null;
+        string[] oldKeys = [];
+        var best = Directory.Exists(dir)
+            ? Directory.GetFiles(dir, prefix + "*.bin").Where(f => File.Exists(f + ".rows"))
+                .Select(f => (File: f, Keys: File.ReadAllText(f + ".rows").Split('\n')))
+                .OrderByDescending(f => f.Keys.Intersect(rowKeys).Count()).FirstOrDefault()
+            : default;
+        if (best.File != null) { old = Read(best.File); oldKeys = best.Keys; }
+        var oldIndex = new Dictionary<string, int>();
+        for (int i = 0; i < oldKeys.Length; i++) oldIndex.TryAdd(oldKeys[i], i);
+        var missing = Enumerable.Range(0, rows.Count).Where(r => !oldIndex.ContainsKey(rowKeys[r])).ToList();
+        if (old != null) Console.Error.WriteLine($"activation cache: reusing {rows.Count - missing.Count} rows of {Path.GetFileName(best.File)}, extracting {missing.Count}");
+        var fresh = missing.Count == 0 && old != null
+            ? new GuardActivationCache { Windows = [], Mean = [], Max = [], TokenRows = [], D = old.D, Layer = layer }
+            : Extract(missing.Select(r => rows[r]).ToList(), layer, maxLength, keepTokens);
+        var cache = Merge(rows.Count, old, r => oldIndex.TryGetValue(rowKeys[r], out var o) ? o : -1, fresh, missing);
         Write(path, cache);
+        AtomicFile.WriteAllText(path + ".rows", string.Join("\n", rowKeys));
         return cache;
+    }
+
+    /// <summary>Windows of every row in row order: from <paramref name="old"/> where <paramref name="oldRow"/> maps the row, else from <paramref name="fresh"/>.</summary>
+    static GuardActivationCache Merge(int rowCount, GuardActivationCache? old, Func<int, int> oldRow, GuardActivationCache fresh, List<int> freshRows)
+    {
+        int d = fresh.D;
+        var byOld = (old?.Windows ?? []).Select((w, i) => (w.Row, i)).ToLookup(p => p.Row, p => p.i);
+        var freshOf = new Dictionary<int, int>();
+        for (int i = 0; i < freshRows.Count; i++) freshOf[freshRows[i]] = i;
+        var byFresh = fresh.Windows.Select((w, i) => (w.Row, i)).ToLookup(p => p.Row, p => p.i);
+        var picks = new List<(GuardActivationCache Src, int Win, int Row)>();
+        for (int r = 0; r < rowCount; r++)
+        {
+            int o = oldRow(r);
+            if (o >= 0 && old != null) foreach (var w in byOld[o]) picks.Add((old, w, r));
+            else foreach (var w in byFresh[freshOf[r]]) picks.Add((fresh, w, r));
+        }
+        var windows = new List<GuardWindow>(picks.Count);
+        var mean = new float[picks.Count * d];
+        var max = new float[picks.Count * d];
+        long total = picks.Sum(p => (long)p.Src.Windows[p.Win].Tokens);
+        var tokens = new Half[total * d];
+        long offset = 0;
+        for (int i = 0; i < picks.Count; i++)
+        {
+            var (src, wi, r) = picks[i];
+            var w = src.Windows[wi];
+            windows.Add(w with { Row = r, TokenOffset = offset });
+            src.Mean.AsSpan(wi * d, d).CopyTo(mean.AsSpan(i * d, d));
+            src.Max.AsSpan(wi * d, d).CopyTo(max.AsSpan(i * d, d));
+            src.Tokens(w).CopyTo(tokens.AsSpan((int)(offset * d)));
+            offset += w.Tokens;
+        }
+        return new GuardActivationCache { Windows = windows, Mean = mean, Max = max, TokenRows = tokens, D = d, Layer = fresh.Layer };
     }
 
     static GuardActivationCache Extract(IReadOnlyList<GuardRow> rows, int layer, int maxLength, bool keepTokens)

@@ -14,7 +14,7 @@ namespace SaeGuard.Bench;
 /// training data, pooling, long-text windows, token-level pooling, SAE features, two-part decisions,
 /// multiple layers and calibration on the validation split (and by 5-fold CV on the training split).
 /// Everything is seeded. Args: [--shared ../shared/data] [--out bench/out/guard-quality] [--seed 1]
-/// [--stage sets|dense|spans|ship|all] [--test] (also prints the chosen configuration's test-split figures)
+/// [--stage sets|dense|spans|wrap|ship|all] [--extra-benign N] (benign requests added per training template) [--test] (also prints the chosen configuration's test-split figures)
 /// [--layers] (also extracts layers 3 and 5 for the multi-layer rows).
 /// </summary>
 public sealed class GuardQualityBench : IBenchmark
@@ -30,7 +30,8 @@ public sealed class GuardQualityBench : IBenchmark
     public void Run(string[] args)
     {
         string shared = "../shared/data", outDir = "bench/out/guard-quality", stage = "all";
-        int seed = 1;
+        var defaults = new GuardSetOptions { SharedData = shared };
+        int seed = 1, extraBenign = defaults.ExtraTrainWrappedBenign, extraHarmful = defaults.ExtraTrainWrappedHarmful;
         bool test = false, layers = false;
         for (int i = 0; i < args.Length; i++)
         {
@@ -42,16 +43,32 @@ public sealed class GuardQualityBench : IBenchmark
                 case "--stage": stage = args[++i]; break;
                 case "--test": test = true; break;
                 case "--layers": layers = true; break;
+                case "--extra-benign": extraBenign = int.Parse(args[++i]); break;
+                case "--extra-harmful": extraHarmful = int.Parse(args[++i]); break;
+                case "--wrap-grid":
+                    // powers;hard;positive;C;lambda, each comma-separated: only template-token-weighted configurations
+                    var g = args[++i].Split(';').Select(p => p.Split(',').Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray()).ToArray();
+                    GuardSpanExperiments.Configs = []; GuardSpanExperiments.Powers = g[0]; GuardSpanExperiments.HardWeights = g[1].Select(v => (int)v).ToArray();
+                    GuardSpanExperiments.PositiveWeights = g[2].Select(v => (int)v).ToArray(); GuardSpanExperiments.Cs = g[3]; GuardSpanExperiments.Lambdas = g[4];
+                    break;
+                case "--wrap-quick": GuardSpanExperiments.Configs = [(3, 0.1)]; GuardSpanExperiments.Lambdas = [1.0, 0.5]; GuardSpanExperiments.Powers = [2.0, 3.0]; GuardSpanExperiments.PositiveWeights = [1, 3]; break;
                 default: throw new ArgumentException($"unknown argument '{args[i]}'");
             }
         }
         Directory.CreateDirectory(outDir);
-        _rows = GuardSetBuilder.Build(new GuardSetOptions { SharedData = shared, Seed = seed });
+        _rows = GuardSetBuilder.Build(new GuardSetOptions { SharedData = shared, Seed = seed, ExtraTrainWrappedBenign = extraBenign, ExtraTrainWrappedHarmful = extraHarmful });
         GuardSetFile.Write(Path.Combine(outDir, "guardset.csv"), _rows);
         GuardSetStats.Print(_rows, 256);
         if (stage == "sets") return;
 
         _c = GuardActivationCache.Load(_rows, 4, outDir);
+        if (stage == "wrap")
+        {
+            Emit($"extra wrapped training rows per training template: benign {extraBenign}, harmful {extraHarmful}");
+            GuardSpanExperiments.Run(_rows, _c, Emit);
+            Flush(outDir);
+            return;
+        }
         if (stage == "ship")
         {
             Emit("## Shipped default guard (16-token spans + window mean, layer 4)");

@@ -11,69 +11,57 @@ namespace SaeGuard.Bench;
 /// <summary>
 /// Trains the built-in default guard from the cached layer-4 activations of the guard set's training
 /// split: a TopK SAE (768 latents, k 32) on training tokens, the 16-token span probe (look-alike and
-/// benign wrapped-request spans weighted ×3, L2 C = 0.1) and the window-mean probe (L2 C = 1); the
+/// benign wrapped-request spans weighted ×3, L2 C = <see cref="SpanC"/>) and the window-mean probe (L2 C = 1); the
+/// span and window means weight each token by <see cref="TokenWeightPower"/> of its template-token weight
+/// (<see cref="GuardSpanExperiments.TemplateTokenWeights"/>), the window term is scaled by <see cref="WindowScale"/>; the
 /// threshold is the 95 % recall point of the plain harmful training prompts' 5-fold out-of-fold
 /// logits, and Platt scaling is fitted on all out-of-fold training logits. Writes a span-guard folder.
 /// </summary>
 static class GuardShip
 {
     public const int SpanLength = 16;
+    /// <summary>Look-alike and benign wrapped-request spans repeat this often in the span probe's training set; wrapped harmful request spans <see cref="WrappedPositiveWeight"/>.</summary>
+    public const int HardNegativeWeight = 3, WrappedPositiveWeight = 1;
+    /// <summary>Template-token weights raised to this power in span and window means (0 = plain means).</summary>
+    public const double TokenWeightPower = 2;
+    /// <summary>Scale of the window-mean term in the logit.</summary>
+    public const double WindowScale = 0.25;
+    /// <summary>L2 inverse strength of the span probe (the window-mean probe uses C = 1).</summary>
+    public const double SpanC = 0.03;
 
     public static void Run(IReadOnlyList<GuardRow> rows, GuardActivationCache c, int seed, string dir, Action<string> emit)
     {
         int d = c.D;
         var tok = BuiltInModels.MiniLmTokenizer();
-        var req = rows.Select(r => GuardTrainingWindows.RequestSpan(tok, r)).ToArray();
         var isTrain = rows.Select(r => r.Split == GuardSplits.Train).ToArray();
         var fold = rows.Select(r => (int)((uint)GuardSetBuilder.StableHash(seed + (r.Template != "" ? "t:" + r.Template : "b:" + Deduplicator.Normalize(r.BaseText))) % 5)).ToArray();
         var yWin = c.Windows.Select(w => rows[w.Row].IsHarmful && w.HasRequest ? 1 : 0).ToArray();
         var trainWindows = Enumerable.Range(0, c.Windows.Count).Where(w => isTrain[c.Windows[w].Row]).ToList();
 
-        // spans
-        var spanWindow = new List<int>(); var spanStart = new List<int>(); var spanY = new List<int>(); var feats = new List<float>();
-        var m = new double[d];
-        for (int w = 0; w < c.Windows.Count; w++)
-        {
-            var win = c.Windows[w];
-            int n = win.Tokens;
-            if (n == 0) continue;
-            var t = c.Tokens(win);
-            var (rs, rl) = req[win.Row];
-            foreach (var s0 in SpanGuardModel.SpanStartsFor(n, SpanLength))
-            {
-                int len = Math.Min(SpanLength, n);
-                Array.Clear(m);
-                for (int k = s0; k < s0 + len; k++) for (int j = 0; j < d; j++) m[j] += (double)t[k * d + j];
-                foreach (var v in m) feats.Add((float)(v / len));
-                int a = win.Start + s0, b = a + len;
-                int overlap = Math.Max(0, Math.Min(b, rs + rl) - Math.Max(a, rs));
-                spanY.Add(rows[win.Row].IsHarmful && overlap * 2 >= Math.Min(rl, len) ? 1 : 0);
-                spanWindow.Add(w); spanStart.Add(s0);
-            }
-        }
-        var xs = feats.ToArray();
-        var ys = spanY.ToArray();
-        List<int> Weighted(IEnumerable<int> spans) => spans.SelectMany(i =>
-        {
-            var r = rows[c.Windows[spanWindow[i]].Row];
-            bool hard = ys[i] == 0 && (r.Kind == GuardKinds.Lookalike || (r.Kind == GuardKinds.WrappedBenign && c.Windows[spanWindow[i]].HasRequest));
-            return hard ? new[] { i, i, i } : new[] { i };
-        }).ToList();
+        // spans, each token weighted by how typical its id is of requests rather than of templates (training split)
+        var exp = new GuardSpanExperiments(rows, c, emit);
+        var tokenWeights = TokenWeightPower == 0 ? null : exp.TemplateTokenWeights(tok, tok.VocabSize).Select(w => Math.Pow(w, TokenWeightPower)).ToArray();
+        var spans = exp.Build(tokenWeights);
+        var xs = spans.X;
+        var ys = spans.Y;
+        var spanWindow = spans.Window;
+        var weighted = exp.Training(spans, HardNegativeWeight, WrappedPositiveWeight);
 
         (double[] V, double B, double[] WV, double WB) Fit(Func<int, bool> rowOk)
         {
-            var sp = ProbeFitting.FitL2(xs, d, Weighted(Enumerable.Range(0, ys.Length).Where(i => rowOk(c.Windows[spanWindow[i]].Row))), ys, 0.1);
-            var wp = ProbeFitting.FitL2(c.Mean, d, trainWindows.Where(w => rowOk(c.Windows[w].Row)).ToList(), yWin, 1);
+            var sp = ProbeFitting.FitL2(xs, d, weighted.Where(i => rowOk(c.Windows[spanWindow[i]].Row)).ToList(), ys, SpanC);
+            var wp = ProbeFitting.FitL2(spans.WindowMean, d, trainWindows.Where(w => rowOk(c.Windows[w].Row)).ToList(), yWin, 1);
             var (v, b) = sp.RawDirection();
             var (wv, wb) = wp.RawDirection();
-            return (v, b, wv, wb);
+            // The window term enters the logit scaled by WindowScale; folded into its direction and offset.
+            return (v, b, wv.Select(x => x * WindowScale).ToArray(), wb * WindowScale);
         }
 
         double[] RowLogits(double[] v, double b, double[] wv, double wb, Func<int, bool> rowOk)
         {
             var logits = Enumerable.Repeat(double.NegativeInfinity, rows.Count).ToArray();
             var winLogit = new double[c.Windows.Count];
-            for (int w = 0; w < c.Windows.Count; w++) winLogit[w] = wb + Dot(wv, c.Mean.AsSpan(w * d, d));
+            for (int w = 0; w < c.Windows.Count; w++) winLogit[w] = wb + Dot(wv, spans.WindowMean.AsSpan(w * d, d));
             for (int i = 0; i < ys.Length; i++)
             {
                 int w = spanWindow[i], r = c.Windows[w].Row;
@@ -113,7 +101,7 @@ static class GuardShip
         var sae = SaeTrainer.Train(data, d, new SaeTrainOptions { Arch = "topk", K = 32, Latents = 768, Tokens = 3L * (data.Length / d), Seed = seed, BatchSize = 2048 });
         emit($"SAE 768 latents k 32 on {data.Length / d:N0} tokens × 3 epochs: {sw.Elapsed.TotalSeconds:F0} s");
         var labels = Labels(rows, c, sae, tok, trainWindows);
-        var model = new SpanGuardModel(SpanLength, final.V, final.B, final.WV, final.WB, sae, labels);
+        var model = new SpanGuardModel(SpanLength, final.V, final.B, final.WV, final.WB, sae, labels, tokenWeights);
 
         var metrics = new Dictionary<string, Dictionary<string, double>>();
         foreach (var (name, scores, split, t) in new[] { ("cv_train", oof, GuardSplits.Train, (double?)tLogit), ("val", all, GuardSplits.Validation, (double?)tLogit),
@@ -130,7 +118,9 @@ static class GuardShip
         }
         var manifest = new SpanGuardManifest
         {
-            SpanLength = SpanLength, ThresholdLogit = tLogit, Threshold = platt.Apply(tLogit), PlattA = platt.A, PlattB = platt.B, Seed = seed,
+            SpanLength = SpanLength,
+            TokenWeighting = tokenWeights == null ? "none" : $"template-token weights ((request rate + 1) / (request rate + template rate + 2) per id over the training split)^{TokenWeightPower}; window term ×{WindowScale}",
+            ThresholdLogit = tLogit, Threshold = platt.Apply(tLogit), PlattA = platt.A, PlattB = platt.B, Seed = seed,
             CreatedUtc = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"), Labels = labels.ToList(), Metrics = metrics,
             TrainingRows = GuardKinds.All.ToDictionary(k => k, k => trainIdx.Count(r => rows[r].Kind == k)),
             Recipe = "dotnet run --project bench/SaeGuard.Bench -c Release -- guard-quality --stage ship --seed " + seed,

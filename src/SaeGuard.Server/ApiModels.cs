@@ -19,6 +19,11 @@ public sealed record ClassifyResult
     public string Label { get; init; } = "";
     public double Threshold { get; init; }
     public IReadOnlyList<FeatureContribution> TopFeatures { get; init; } = Array.Empty<FeatureContribution>();
+    /// <summary>Features that pushed the score down, most negative first (never mixed into top_features).</summary>
+    public IReadOnlyList<FeatureContribution> NegativeFeatures { get; init; } = Array.Empty<FeatureContribution>();
+    /// <summary>Logit = offset + Σ contributions + sae_residual, where the guard reports them (null otherwise).</summary>
+    public double? Offset { get; init; }
+    public double? SaeResidual { get; init; }
     /// <summary>True when the text was cut to the server's character limit before scoring.</summary>
     public bool Truncated { get; init; }
     /// <summary>Characters scored, and the text's length as sent.</summary>

@@ -110,6 +110,7 @@ sealed class GuardApi
             results[i] = new ClassifyResult
             {
                 Index = i, Score = v.Score, Label = v.Label, Threshold = v.Threshold, TopFeatures = v.TopFeatures,
+                NegativeFeatures = v.NegativeFeatures, Offset = v.Offset, SaeResidual = v.Residual,
                 Truncated = prepared[i].Cut, CharsScored = prepared[i].Text.Length, CharsReceived = prepared[i].Received,
                 Tokens = v.Tokens, TokensTruncated = v.TokensTruncated,
             };

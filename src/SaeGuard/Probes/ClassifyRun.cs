@@ -78,7 +78,7 @@ public static class ClassifyRun
     }
 
     static string TopFeatures(GuardResult r) => string.Join(" | ", r.TopFeatures.Select(f =>
-        $"{f.Id}:{f.Contribution.ToString("+0.###;-0.###", CultureInfo.InvariantCulture)}:{f.Label}"));
+        $"{f.Id}:{f.Contribution.ToString("+0.###;-0.###", CultureInfo.InvariantCulture)}:{f.Label}{(f.Token is { } t ? $" @{t}" : "")}"));
 
     static string Quote(string s) => s.IndexOfAny(new[] { ',', '"', '\n', '\r' }) < 0 ? s : "\"" + s.Replace("\"", "\"\"") + "\"";
 }

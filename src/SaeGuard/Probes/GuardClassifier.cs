@@ -81,14 +81,15 @@ public sealed class GuardClassifier : IDisposable
         for (int i = 0; i < texts.Count; i++)
         {
             double? residual = Contributions(kind, f, i, c);
-            var top = TopContributions(c, f.CodeRow(i), o.TopFeatures, positive: true);
-            var negative = TopContributions(c, f.CodeRow(i), o.TopFeatures, positive: false);
+            var top = TopContributions(c, f, i, o.TopFeatures, positive: true);
+            var negative = TopContributions(c, f, i, o.TopFeatures, positive: false);
             var tok = f.Tokenized![i];
             results[i] = new GuardResult
             {
                 Text = texts[i], Score = scores[i], Threshold = threshold, Probe = kind,
                 Label = Data.Labels.ForScore(scores[i], threshold),
                 TopFeatures = top, NegativeFeatures = negative, Residual = residual,
+                Offset = kind is ProbeKinds.Dense or ProbeKinds.Hybrid ? Hybrid.Baseline : Probes[kind].B,
                 Tokens = o.IncludeTokens ? TopTokenActivations(f, i, top) : null,
                 TokenCount = tok.Length, TokensTruncated = tok.Truncated,
             };
@@ -126,13 +127,15 @@ public sealed class GuardClassifier : IDisposable
         return null;
     }
 
-    /// <summary>The n features that pushed the score up most (positive), or down most (negative), largest first.</summary>
-    List<FeatureContribution> TopContributions(double[] c, ReadOnlySpan<float> codes, int n, bool positive)
+    /// <summary>The n features that pushed the score up most (positive), or down most (negative), largest first,
+    /// each with the token of prompt i it fired on most.</summary>
+    List<FeatureContribution> TopContributions(double[] c, PromptFeatures f, int i, int n, bool positive)
     {
+        var codes = f.CodeRow(i);
         var order = Enumerable.Range(0, c.Length).Where(j => positive ? c[j] > 0 : c[j] < 0)
             .OrderByDescending(j => Math.Abs(c[j])).ThenBy(j => j).Take(n).ToArray();
         var top = new List<FeatureContribution>(order.Length);
-        foreach (var j in order) top.Add(new FeatureContribution(j, c[j], codes[j], FeatureLabel(j)));
+        foreach (var j in order) top.Add(new FeatureContribution(j, c[j], codes[j], FeatureLabel(j), f.PeakToken(i, j, Source.TokenText)));
         return top;
     }
 

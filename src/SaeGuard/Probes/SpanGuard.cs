@@ -120,15 +120,15 @@ public sealed class SpanGuard : IDisposable
         var windows = TokenWindows.Split(full, Source.MaxLength);
         var acts = Source.Run(windows.Select(w => w.Tokens).ToList());
         int d = Model.D;
-        (SpanDecision Decision, float[] Acts, int N, string[] Tokens)? best = null;
+        (SpanDecision Decision, float[] Acts, int N, string[] Tokens, int[] Ids)? best = null;
         for (int w = 0; w < windows.Count; w++)
         {
-            var (x, n, toks) = NonSpecial(windows[w].Tokens, acts[w], d);
-            var dec = Model.Decide(x, n);
-            if (best == null || dec.Logit > best.Value.Decision.Logit) best = (dec, x, n, toks);
+            var (x, n, toks, ids) = NonSpecial(windows[w].Tokens, acts[w], d);
+            var dec = Model.Decide(x, n, ids);
+            if (best == null || dec.Logit > best.Value.Decision.Logit) best = (dec, x, n, toks, ids);
         }
         var b = best!.Value;
-        var expl = Model.Explain(b.Acts, b.N, b.Decision, b.Tokens, top);
+        var expl = Model.Explain(b.Acts, b.N, b.Decision, b.Tokens, top, b.Ids);
         double score = Calibrated(b.Decision.Logit);
         return new SpanGuardResult
         {
@@ -156,14 +156,14 @@ public sealed class SpanGuard : IDisposable
 
     public double Calibrated(double logit) => LogisticRegression.Sigmoid(Manifest.PlattA * logit + Manifest.PlattB);
 
-    (float[] X, int N, string[] Tokens) NonSpecial(TokenizedText t, float[] acts, int d)
+    (float[] X, int N, string[] Tokens, int[] Ids) NonSpecial(TokenizedText t, float[] acts, int d)
     {
         var keep = Enumerable.Range(0, t.Length).Where(i => !t.IsSpecial[i]).ToArray();
         var x = new float[keep.Length * d];
         // Rounded to f16, as the training activations were stored.
         for (int k = 0; k < keep.Length; k++)
             for (int j = 0; j < d; j++) x[k * d + j] = (float)(Half)acts[keep[k] * d + j];
-        return (x, keep.Length, keep.Select(i => Source.TokenText(t.Ids[i])).ToArray());
+        return (x, keep.Length, keep.Select(i => Source.TokenText(t.Ids[i])).ToArray(), keep.Select(i => t.Ids[i]).ToArray());
     }
 
     /// <summary>The activation of SAE feature <paramref name="featureId"/> on every token of the text's first window (special tokens included).</summary>

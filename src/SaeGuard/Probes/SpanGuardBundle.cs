@@ -19,6 +19,8 @@ public sealed record SpanGuardManifest
     public int Layer { get; init; } = 4;
     public int MaxLength { get; init; } = 256;
     public int SpanLength { get; init; } = 16;
+    /// <summary>How tokens are weighted in span and window means ("none", or how probes.safetensors' token_weights were made).</summary>
+    public string TokenWeighting { get; init; } = "none";
     /// <summary>Logit at or above which a text is harmful (95 % out-of-fold recall on plain harmful training prompts).</summary>
     public double ThresholdLogit { get; init; }
     /// <summary>The same threshold on the calibrated (Platt) probability scale.</summary>
@@ -36,7 +38,8 @@ public sealed record SpanGuardManifest
     public string Recipe { get; init; } = "";
 }
 
-/// <summary>Reads and writes a span-guard folder: span_guard.json, probes.safetensors (span_v, span_b, window_v, window_b; F64) and sae/ (SAELens).</summary>
+/// <summary>Reads and writes a span-guard folder: span_guard.json, probes.safetensors (span_v, span_b, window_v, window_b,
+/// optional token_weights [vocabulary]; F64) and sae/ (SAELens).</summary>
 public static class SpanGuardBundle
 {
     static readonly JsonSerializerOptions Json = new(JsonDefaults.Pretty) { DefaultIgnoreCondition = JsonIgnoreCondition.Never };
@@ -50,6 +53,7 @@ public static class SpanGuardBundle
         w.AddF64("span_b", new[] { model.SpanOffset }, 1);
         w.AddF64("window_v", model.WindowV, model.D);
         w.AddF64("window_b", new[] { model.WindowOffset }, 1);
+        if (model.TokenWeights != null) w.AddF64("token_weights", model.TokenWeights, model.TokenWeights.Length);
         using (var fs = File.Create(outDir.File(SpanGuardManifest.WeightsFile))) w.WriteTo(fs);
         Directory.CreateDirectory(outDir.File(SpanGuardManifest.SaeFolder));
         SaeLensFormat.WriteInto(model.Sae, outDir.File(SpanGuardManifest.SaeFolder));
@@ -74,7 +78,14 @@ public static class SpanGuardBundle
             if (t.DType != DType.F64 || t.Elements != n) throw new UserError($"'{weights}': tensor '{name}' should be F64 [{n}].");
             return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, double>(r.ReadBytes(name)).ToArray();
         }
-        var model = new SpanGuardModel(m.SpanLength, F64("span_v", sae.DIn), F64("span_b", 1)[0], F64("window_v", sae.DIn), F64("window_b", 1)[0], sae, m.Labels);
+        double[]? tokenWeights = null;
+        if (r.Tensors.TryGetValue("token_weights", out var tw))
+        {
+            if (tw.DType != DType.F64 || tw.Shape.Length != 1) throw new UserError($"'{weights}': tensor 'token_weights' should be F64 [vocabulary size].");
+            tokenWeights = F64("token_weights", (int)tw.Elements);
+            if (tokenWeights.Any(v => !(v > 0) || double.IsInfinity(v))) throw new UserError($"'{weights}': tensor 'token_weights' holds a weight that is not positive and finite.");
+        }
+        var model = new SpanGuardModel(m.SpanLength, F64("span_v", sae.DIn), F64("span_b", 1)[0], F64("window_v", sae.DIn), F64("window_b", 1)[0], sae, m.Labels, tokenWeights);
         return (model, m);
     }
 }

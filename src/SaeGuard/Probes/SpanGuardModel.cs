@@ -26,6 +26,9 @@ public sealed record SpanExplanation(double Logit, double Offset, double Residua
 /// window. A request hidden after a long jailbreak preamble is a few spans among many, which mean
 /// pooling over the whole prompt dilutes; the window term lets the context shift the decision.
 /// Both directions are in raw activation space, so the hybrid SAE split of each is exact.
+/// With <see cref="TokenWeights"/> (one weight in (0, 1] per vocabulary id, low for words typical of
+/// jailbreak templates rather than of requests) the means are weighted means; the weights are
+/// normalised, so the weighted mean codes still decode to the weighted mean and the split stays exact.
 /// </summary>
 public sealed class SpanGuardModel
 {
@@ -37,11 +40,17 @@ public sealed class SpanGuardModel
     public double WindowOffset { get; }
     public SaeModel Sae { get; }
     public IReadOnlyList<string> Labels { get; }
+    /// <summary>Per vocabulary id, the token's weight in span and window means; null = plain means.</summary>
+    public double[]? TokenWeights { get; }
     readonly double[] _pSpan, _pWindow;
     readonly double _offsetTotal;
 
-    public SpanGuardModel(int spanLength, double[] spanV, double spanOffset, double[] windowV, double windowOffset, SaeModel sae, IReadOnlyList<string> labels)
+    public SpanGuardModel(int spanLength, double[] spanV, double spanOffset, double[] windowV, double windowOffset, SaeModel sae, IReadOnlyList<string> labels,
+        double[]? tokenWeights = null)
     {
+        if (tokenWeights != null && tokenWeights.Any(w => !(w > 0) || double.IsInfinity(w)))
+            throw new ArgumentException("token weights must be positive and finite.");
+        TokenWeights = tokenWeights;
         if (spanV.Length != sae.DIn || windowV.Length != sae.DIn) throw new ArgumentException($"probe width {spanV.Length}/{windowV.Length} ≠ SAE d_in {sae.DIn}.");
         if (labels.Count != sae.DSae) throw new ArgumentException($"{labels.Count} labels for {sae.DSae} SAE features.");
         D = sae.DIn; SpanLength = spanLength; SpanV = spanV; SpanOffset = spanOffset; WindowV = windowV; WindowOffset = windowOffset; Sae = sae; Labels = labels;
@@ -77,26 +86,40 @@ public sealed class SpanGuardModel
         return starts;
     }
 
-    /// <summary>The best span of a window given its non-special tokens' activations [n, D].</summary>
-    public SpanDecision Decide(ReadOnlySpan<float> acts, int n)
+    /// <summary>The tokens' weights in the means (all 1 without <see cref="TokenWeights"/>).</summary>
+    public double[] WeightsOf(IReadOnlyList<int>? ids, int n)
+    {
+        var w = new double[n];
+        for (int t = 0; t < n; t++)
+            w[t] = TokenWeights == null ? 1 : ids == null || t >= ids.Count ? throw new ArgumentException("this guard weights tokens: give the token ids.")
+                : ids[t] >= 0 && ids[t] < TokenWeights.Length ? TokenWeights[ids[t]] : 1;
+        return w;
+    }
+
+    /// <summary>The best span of a window given its non-special tokens' activations [n, D] (and their ids, needed with token weights).</summary>
+    public SpanDecision Decide(ReadOnlySpan<float> acts, int n, IReadOnlyList<int>? ids = null)
     {
         if (n == 0) return new SpanDecision(SpanOffset + WindowOffset, 0, 0);
-        double win = WindowOffset + Dot(WindowV, Mean(acts, 0, n));
+        var wt = WeightsOf(ids, n);
+        double win = WindowOffset + Dot(WindowV, Mean(acts, wt, 0, n));
         SpanDecision? best = null;
         foreach (var s in SpanStarts(n))
         {
             int len = Math.Min(SpanLength, n);
-            double z = win + SpanOffset + Dot(SpanV, Mean(acts, s, len));
+            double z = win + SpanOffset + Dot(SpanV, Mean(acts, wt, s, len));
             if (best == null || z > best.Logit) best = new SpanDecision(z, s, len);
         }
         return best!;
     }
 
     /// <summary>The SAE split of a window's decision (tokens: the window's non-special token texts).</summary>
-    public SpanExplanation Explain(ReadOnlySpan<float> acts, int n, SpanDecision decision, IReadOnlyList<string> tokens, int top = 5)
+    public SpanExplanation Explain(ReadOnlySpan<float> acts, int n, SpanDecision decision, IReadOnlyList<string> tokens, int top = 5, IReadOnlyList<int>? ids = null)
     {
         int m = Sae.DSae;
         var codes = Sae.Encode(acts[..(n * D)], n);
+        var wt = WeightsOf(ids, n);
+        double sumWin = wt.Sum(), sumSpan = 0;
+        for (int t = decision.SpanStart; t < decision.SpanStart + decision.SpanLength; t++) sumSpan += wt[t];
         var zSpan = new double[m];
         var zWin = new double[m];
         for (int t = 0; t < n; t++)
@@ -104,11 +127,11 @@ public sealed class SpanGuardModel
             {
                 float v = codes[t * m + j];
                 if (v == 0) continue;
-                zWin[j] += v / n;
-                if (t >= decision.SpanStart && t < decision.SpanStart + decision.SpanLength) zSpan[j] += v / decision.SpanLength;
+                zWin[j] += wt[t] * v / sumWin;
+                if (t >= decision.SpanStart && t < decision.SpanStart + decision.SpanLength) zSpan[j] += wt[t] * v / sumSpan;
             }
-        var xs = Mean(acts, decision.SpanStart, decision.SpanLength);
-        var xw = Mean(acts, 0, n);
+        var xs = Mean(acts, wt, decision.SpanStart, decision.SpanLength);
+        var xw = Mean(acts, wt, 0, n);
         double residual = Dot(SpanV, Minus(xs, Reconstruct(zSpan))) + Dot(WindowV, Minus(xw, Reconstruct(zWin)));
         var all = new List<SpanFeatureContribution>();
         for (int j = 0; j < m; j++)
@@ -131,15 +154,18 @@ public sealed class SpanGuardModel
         return best;
     }
 
-    double[] Mean(ReadOnlySpan<float> acts, int start, int len)
+    /// <summary>The <paramref name="wt"/>-weighted mean of rows start..start+len of acts.</summary>
+    double[] Mean(ReadOnlySpan<float> acts, double[] wt, int start, int len)
     {
         var mu = new double[D];
+        double sw = 0;
         for (int t = start; t < start + len; t++)
         {
             var row = acts.Slice(t * D, D);
-            for (int i = 0; i < D; i++) mu[i] += row[i];
+            sw += wt[t];
+            for (int i = 0; i < D; i++) mu[i] += wt[t] * row[i];
         }
-        for (int i = 0; i < D; i++) mu[i] /= Math.Max(1, len);
+        for (int i = 0; i < D; i++) mu[i] /= sw > 0 ? sw : 1;
         return mu;
     }
 

@@ -46,6 +46,9 @@ internal sealed class TextFeaturizer
         var stats = topTokens > 0 ? new FeatureTokenStats(m, topTokens) : null;
         var tokenIds = new int[texts.Count][];
         var tokenCodes = keepTokenCodes ? new float[texts.Count][] : null;
+        var peak = new int[texts.Count * m];
+        Array.Fill(peak, -1);
+        var peakValue = new float[m];
         foreach (var batch in Extractor.MakeBatches(toks, new ExtractOptions()))
         {
             var outs = _source.Run(batch.Select(i => toks[i]).ToList());
@@ -63,6 +66,7 @@ internal sealed class TextFeaturizer
                     else src.CopyTo(dst);
                 }
                 var z = SaeBatch.Encode(_sae, x, rows.Length);
+                PeakPositions(z, rows.Length, m, peak.AsSpan(p * m, m), peakValue);
                 for (int i = 0; i < rows.Length; i++)
                 {
                     dense.Add(p, x.AsSpan(i * d, d));
@@ -85,7 +89,19 @@ internal sealed class TextFeaturizer
         return new PromptFeatures
         {
             Count = texts.Count, D = d, M = m, Dense = dense.Finish(), Codes = codes.Finish(),
-            TokenIds = tokenIds, Stats = stats, TokenCodes = tokenCodes, Tokenized = toks,
+            TokenIds = tokenIds, Stats = stats, TokenCodes = tokenCodes, Tokenized = toks, PeakTokens = peak,
         };
+    }
+
+    /// <summary>Per feature, the row of <paramref name="z"/> [n, m] where it is largest (−1 where never above 0).</summary>
+    static void PeakPositions(float[] z, int n, int m, Span<int> peak, float[] best)
+    {
+        Array.Clear(best);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < m; j++)
+            {
+                float v = z[i * m + j];
+                if (v > best[j]) { best[j] = v; peak[j] = i; }
+            }
     }
 }

@@ -11,8 +11,14 @@ public sealed record GuardVerdict
     /// <summary>"harmful" or "benign".</summary>
     public string Label { get; init; } = "";
     public double Threshold { get; init; }
-    /// <summary>Features with the largest |contribution|, largest first.</summary>
+    /// <summary>Features that pushed the score up (positive contribution), largest first, each with the token it fired on.</summary>
     public IReadOnlyList<FeatureContribution> TopFeatures { get; init; } = Array.Empty<FeatureContribution>();
+    /// <summary>Features that pushed the score down, most negative first (kept apart from <see cref="TopFeatures"/>).</summary>
+    public IReadOnlyList<FeatureContribution> NegativeFeatures { get; init; } = Array.Empty<FeatureContribution>();
+    /// <summary>The logit's constant part, and the part the SAE does not reconstruct (where the probe has them):
+    /// logit = Offset + Σ contributions of all features + Residual.</summary>
+    public double? Offset { get; init; }
+    public double? Residual { get; init; }
     /// <summary>Model tokens read (special tokens included).</summary>
     public int Tokens { get; init; }
     /// <summary>True when the text was longer than the model takes and was cut.</summary>
@@ -23,6 +29,7 @@ public sealed record GuardVerdict
     public static GuardVerdict From(GuardResult r) => new()
     {
         Score = r.Score, Label = r.Label, Threshold = r.Threshold, TopFeatures = r.TopFeatures,
+        NegativeFeatures = r.NegativeFeatures, Offset = r.Offset, Residual = r.Residual,
         Tokens = r.TokenCount, TokensTruncated = r.TokensTruncated,
     };
 }

@@ -77,4 +77,27 @@ public class GuardSetTests
         GuardSetFile.Write(tmp["g.csv"], rows);
         Assert.Equal(rows, GuardSetFile.Read(tmp["g.csv"]));
     }
+
+    [Fact]
+    public void Extra_wrapped_rows_are_training_rows_and_leave_the_evaluation_splits_unchanged()
+    {
+        var more = GuardSetBuilder.Build(new GuardSetOptions { SharedData = TestPaths.SharedData(), Seed = 1, AlpacaSample = 300, ExtraTrainWrappedBenign = 3, ExtraTrainWrappedHarmful = 2 });
+        var baseRows = GuardSetBuilder.Build(new GuardSetOptions { SharedData = TestPaths.SharedData(), Seed = 1, AlpacaSample = 300, ExtraTrainWrappedBenign = 0, ExtraTrainWrappedHarmful = 0 });
+        Assert.Equal(baseRows, more.Take(baseRows.Count));
+        var extra = more.Skip(baseRows.Count).ToList();
+        Assert.True(extra.Count > 100, $"{extra.Count} extra rows");
+        Assert.All(extra, r => Assert.Equal(GuardSplits.Train, r.Split));
+        Assert.All(extra, r => Assert.Equal(r.Kind == GuardKinds.WrappedHarmful ? Labels.Harmful : Labels.Benign, r.Label));
+        // benign extras first, then harmful ones
+        var kinds = extra.Select(r => r.Kind).ToList();
+        Assert.Equal(kinds.OrderBy(k => k == GuardKinds.WrappedHarmful ? 1 : 0), kinds);
+        Assert.Contains(GuardKinds.WrappedHarmful, kinds);
+        Assert.Contains(GuardKinds.WrappedBenign, kinds);
+        var trainTemplates = baseRows.Where(r => r.Split == GuardSplits.Train && r.Template != "").Select(r => r.Template).ToHashSet();
+        var trainBases = baseRows.Where(r => r.Split == GuardSplits.Train && r.Template == "").Select(r => Deduplicator.Normalize(r.BaseText)).ToHashSet();
+        Assert.All(extra, r => Assert.Contains(r.Template, trainTemplates));
+        Assert.All(extra, r => Assert.Contains(Deduplicator.Normalize(r.BaseText), trainBases));
+        var keys = more.Select(r => Deduplicator.Normalize(r.Text)).ToList();
+        Assert.Equal(keys.Count, keys.Distinct().Count());
+    }
 }

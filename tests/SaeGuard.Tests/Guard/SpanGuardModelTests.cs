@@ -7,7 +7,7 @@ public class SpanGuardModelTests
 {
     const int D = 8, M = 24;
 
-    static SpanGuardModel Model(int seed, int spanLength = 4)
+    static SpanGuardModel Model(int seed, int spanLength = 4, double[]? tokenWeights = null)
     {
         var rng = new Random(seed);
         float R() => (float)(rng.NextDouble() * 2 - 1);
@@ -15,7 +15,7 @@ public class SpanGuardModelTests
             Enumerable.Range(0, D * M).Select(_ => R()).ToArray(), Enumerable.Range(0, M).Select(_ => R() * 0.1f).ToArray(),
             Enumerable.Range(0, D * M).Select(_ => R()).ToArray(), Enumerable.Range(0, D).Select(_ => R() * 0.1f).ToArray());
         double[] V() => Enumerable.Range(0, D).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
-        return new SpanGuardModel(spanLength, V(), 0.3, V(), -0.7, sae, Enumerable.Range(0, M).Select(j => $"f{j}").ToArray());
+        return new SpanGuardModel(spanLength, V(), 0.3, V(), -0.7, sae, Enumerable.Range(0, M).Select(j => $"f{j}").ToArray(), tokenWeights);
     }
 
     static float[] Acts(int n, int seed)
@@ -75,5 +75,52 @@ public class SpanGuardModelTests
         var dec = model.Decide(x, n);
         Assert.Equal(expected.s, dec.SpanStart);
         Assert.Equal(expected.z, dec.Logit, 9);
+    }
+
+    [Fact]
+    public void Token_weights_give_weighted_means_and_the_split_stays_exact()
+    {
+        // Vocabulary of 5 ids; id 3 is a "template" word weighted 0.05, the others 1 or 0.5.
+        var weights = new[] { 1.0, 0.5, 1.0, 0.05, 1.0 };
+        var model = Model(11, spanLength: 4, tokenWeights: weights);
+        int n = 9;
+        var x = Acts(n, 12);
+        var ids = new[] { 0, 3, 3, 1, 2, 4, 3, 0, 1 };
+        double Dot(double[] v, int start, int len)
+        {
+            double s = 0, sw = 0;
+            for (int t = start; t < start + len; t++) sw += weights[ids[t]];
+            for (int i = 0; i < D; i++)
+            {
+                double mu = 0;
+                for (int t = start; t < start + len; t++) mu += weights[ids[t]] * x[t * D + i];
+                s += v[i] * mu / sw;
+            }
+            return s;
+        }
+        double win = -0.7 + Dot(model.WindowV, 0, n);
+        var expected = model.SpanStarts(n).Select(s => (s, z: win + 0.3 + Dot(model.SpanV, s, 4))).MaxBy(p => p.z);
+        var dec = model.Decide(x, n, ids);
+        Assert.Equal(expected.s, dec.SpanStart);
+        Assert.Equal(expected.z, dec.Logit, 9);
+        var e = model.Explain(x, n, dec, Enumerable.Range(0, n).Select(i => $"t{i}").ToArray(), top: 3, ids: ids);
+        Assert.Equal(dec.Logit, e.Offset + e.All.Sum(f => f.Contribution) + e.Residual, 9);
+        // Without ids a weighted guard cannot score; weights must be positive.
+        Assert.Throws<ArgumentException>(() => model.Decide(x, n));
+        Assert.Throws<ArgumentException>(() => Model(1, tokenWeights: new[] { 1.0, 0.0 }));
+    }
+
+    [Fact]
+    public void A_folder_round_trip_keeps_the_token_weights()
+    {
+        var weights = new[] { 1.0, 0.5, 1.0, 0.05, 1.0 };
+        var model = Model(13, tokenWeights: weights);
+        using var tmp = new SaeGuard.Tests.Infrastructure.TempDir();
+        SpanGuardBundle.Write(tmp["g"], model, new SpanGuardManifest { SpanLength = 4, Labels = model.Labels.ToList() });
+        var (back, _) = SpanGuardBundle.Read(tmp["g"]);
+        Assert.Equal(weights, back.TokenWeights);
+        var x = Acts(7, 14);
+        var ids = new[] { 3, 3, 0, 1, 4, 2, 3 };
+        Assert.Equal(model.Decide(x, 7, ids).Logit, back.Decide(x, 7, ids).Logit, 12);
     }
 }

@@ -81,6 +81,47 @@ public class RealDataProbeTests : IClassFixture<RealProbeData>
     }
 
     [Fact]
+    public void Explanations_name_this_prompts_firing_token_and_add_up_to_the_logit()
+    {
+        Metrics();
+        var texts = TrainingScores().Where((_, i) => i % 97 == 0).Select(r => r.GetProperty("text").GetString()!).ToList();
+        using var guard = GuardClassifier.Load(_data.Probe);
+        foreach (var probe in new[] { ProbeKinds.Hybrid, ProbeKinds.Sae })
+        {
+            // Every feature listed (positive and negative apart): offset + Σ contributions (+ SAE residual) = logit.
+            var all = guard.Score(texts, new ScoreOptions { Probe = probe, TopFeatures = guard.Sae.DSae });
+            var top = guard.Score(texts, new ScoreOptions { Probe = probe, TopFeatures = 5 });
+            for (int i = 0; i < texts.Count; i++)
+            {
+                var r = all[i];
+                Assert.All(r.TopFeatures, f => Assert.True(f.Contribution > 0));
+                Assert.All(r.NegativeFeatures, f => Assert.True(f.Contribution < 0));
+                Assert.True(r.TopFeatures.Zip(r.TopFeatures.Skip(1)).All(p => p.First.Contribution >= p.Second.Contribution));
+                double logit = Math.Log(r.Score / (1 - r.Score));
+                double sum = r.Offset!.Value + r.TopFeatures.Sum(f => f.Contribution) + r.NegativeFeatures.Sum(f => f.Contribution) + (r.Residual ?? 0);
+                Assert.True(Math.Abs(logit - sum) < 1e-5 * Math.Max(1, Math.Abs(logit)), $"{probe}, '{texts[i]}': logit {logit}, parts add to {sum}");
+                Assert.Equal(probe == ProbeKinds.Hybrid, r.Residual.HasValue);
+
+                // The token named for a listed feature is the one of this prompt it fires on most.
+                // (Hybrid lists only features that fired; an SAE probe's contribution is measured from the training
+                // mean, so a silent feature can be listed too: it has no token.)
+                Assert.All(top[i].TopFeatures.Where(f => f.Activation == 0), f => Assert.Null(f.Token));
+                var listed = top[i].TopFeatures.Where(f => f.Activation > 0).ToList();
+                if (probe == ProbeKinds.Hybrid) Assert.Equal(top[i].TopFeatures.Count, listed.Count);
+                if (listed.Count == 0) continue;
+                var trace = guard.Explain(texts[i], listed.Select(f => f.Id).ToList());
+                for (int k = 0; k < listed.Count; k++)
+                {
+                    var ordinary = trace.Tokens.Where(t => !t.IsSpecial).ToList();
+                    var peak = ordinary.MaxBy(t => t.Activations[k])!;
+                    Assert.True(peak.Activations[k] > 0);
+                    Assert.Equal(peak.Token, listed[k].Token);
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void A_held_out_text_file_is_run_through_the_model_like_the_training_dump()
     {
         // GPTFuzz questions were training prompts: scored from text, the final probes' recall at the

@@ -18,6 +18,11 @@ public sealed record GuardSetOptions
     public int PerWildTemplate { get; init; } = 2;
     /// <summary>In-the-wild templates longer than this (characters) are not used.</summary>
     public int MaxTemplateChars { get; init; } = 2500;
+    /// <summary>Extra benign requests wrapped in each training-split template (added after every other row,
+    /// so the validation and test rows do not change): more "same template, harmless request" examples.</summary>
+    public int ExtraTrainWrappedBenign { get; init; } = 4;
+    /// <summary>Extra harmful requests wrapped in each training-split template (added after the extra benign rows).</summary>
+    public int ExtraTrainWrappedHarmful { get; init; } = 4;
 }
 
 /// <summary>
@@ -80,6 +85,25 @@ public static class GuardSetBuilder
                 var rng = new Random(unchecked(o.Seed * 7919 + StableHash(t.Id)));
                 foreach (var b in Sample(harmful, k, rng)) Add(Wrapped(t, b, GuardKinds.WrappedHarmful, split));
                 foreach (var b in Sample(benign, k, rng)) Add(Wrapped(t, b, GuardKinds.WrappedBenign, split));
+            }
+        }
+        var trainTemplates = templates.Where(t => SplitOf(TemplateKey(t), o.Seed) == GuardSplits.Train).ToList();
+        if (o.ExtraTrainWrappedBenign > 0)
+        {
+            var benign = plain.Where(r => r.Split == GuardSplits.Train && r.Kind is GuardKinds.PlainBenign or GuardKinds.Lookalike && r.Text.Length <= 300).ToList();
+            foreach (var t in trainTemplates)
+            {
+                var rng = new Random(unchecked(o.Seed * 104729 + StableHash("extra:" + t.Id)));
+                foreach (var b in Sample(benign, o.ExtraTrainWrappedBenign, rng)) Add(Wrapped(t, b, GuardKinds.WrappedBenign, GuardSplits.Train));
+            }
+        }
+        if (o.ExtraTrainWrappedHarmful > 0)
+        {
+            var harmful = plain.Where(r => r.Split == GuardSplits.Train && r.Kind == GuardKinds.PlainHarmful).ToList();
+            foreach (var t in trainTemplates)
+            {
+                var rng = new Random(unchecked(o.Seed * 130363 + StableHash("extra-harmful:" + t.Id)));
+                foreach (var b in Sample(harmful, o.ExtraTrainWrappedHarmful, rng)) Add(Wrapped(t, b, GuardKinds.WrappedHarmful, GuardSplits.Train));
             }
         }
         return rows;
