@@ -26,6 +26,8 @@ public sealed record InputFacts
     public long Rows { get; init; }
     public int Width { get; init; }
     public bool SpecialTokensSkipped { get; init; }
+    /// <summary>Where the SAE encoded the activations ("cpu", "ilgpu-cpu", "cuda:0 …"); null without an SAE.</summary>
+    public string? Device { get; init; }
 }
 
 /// <summary>
@@ -70,7 +72,8 @@ public sealed class AnalysisInput
         catch (System.Text.Json.JsonException) { return false; }
     }
 
-    public static AnalysisInput Open(string dumpDir, string? saeDir = null, bool includeSpecial = false, int seed = 0)
+    /// <param name="device">With an SAE: where it encodes (cpu | cuda | ilgpu-cpu | auto; null = cpu).</param>
+    public static AnalysisInput Open(string dumpDir, string? saeDir = null, bool includeSpecial = false, int seed = 0, string? device = null)
     {
         if (!Directory.Exists(dumpDir)) throw new UserError($"Dump folder not found: '{dumpDir}'.");
         if (!Directory.EnumerateFileSystemEntries(dumpDir).Any()) throw new UserError($"Dump folder '{dumpDir}' is empty: expected meta.json and shard or chunk files.");
@@ -79,10 +82,10 @@ public sealed class AnalysisInput
         if (sae == null) return raw;
         if (raw.Width != sae.DIn)
             throw new UserError($"'{dumpDir}' has width {raw.Width} but the SAE in '{saeDir}' expects d_in = {sae.DIn}: with --sae, --dump must hold the activations the SAE reads (if the matrix is transposed, its rows are not tokens).");
-        var enc = new SaeEncodingPass(sae, seed);
+        var enc = new SaeEncodingPass(sae, seed, device);
         return new AnalysisInput
         {
-            Facts = raw.Facts with { Source = "activations + SAE", Width = sae.DSae },
+            Facts = raw.Facts with { Source = "activations + SAE", Width = sae.DSae, Device = enc.Device },
             Width = sae.DSae, ExpectedRows = raw.ExpectedRows, Replayable = false, Sae = sae, SaeDir = saeDir, Encoder = enc,
             Blocks = n => enc.Encode(raw.Blocks(n)), DocGroup = raw.DocGroup, GroupKind = raw.GroupKind,
         };

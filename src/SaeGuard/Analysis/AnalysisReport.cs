@@ -50,7 +50,7 @@ public static class AnalysisReport
             {
                 ["path"] = r.Facts.Path, ["source"] = r.Facts.Source, ["tokens"] = s.Tokens, ["width"] = s.Width,
                 ["special_tokens_skipped"] = r.Facts.SpecialTokensSkipped, ["meta_tokens"] = r.Facts.MetaTokens, ["meta_width"] = r.Facts.MetaWidth,
-                ["orientation"] = r.Facts.Orientation,
+                ["orientation"] = r.Facts.Orientation, ["device"] = r.Facts.Device,
             },
             ["value_stats"] = new Dictionary<string, object?>
             {
@@ -98,7 +98,7 @@ public static class AnalysisReport
     {
         var s = r.Stats; var v = s.Values; var d = r.Diagnosis;
         var page = new HtmlReport("SaeGuard feature analysis",
-            $"{r.Facts.Source}: {r.Facts.Path} · {Int(s.Tokens)} tokens × {Int(s.Width)} features" + (r.Facts.SpecialTokensSkipped ? " · special tokens skipped" : ""));
+            $"{r.Facts.Source}: {r.Facts.Path} · {Int(s.Tokens)} tokens × {Int(s.Width)} features" + (r.Facts.SpecialTokensSkipped ? " · special tokens skipped" : "") + (r.Facts.Device != null ? $" · encoded on {r.Facts.Device}" : ""));
         var kind = d.Verdict switch { "sparse" when !d.Supported.Any() => CalloutKind.Good, "sparse" or "dense" => CalloutKind.Warning, _ => CalloutKind.Bad };
         page.Callout($"Verdict: {d.Verdict}", d.VerdictReason, kind);
 
