@@ -56,6 +56,10 @@ public sealed class AnalysisInput
     /// <summary>Doc id → group name for colouring ("harmful"/"benign", or the source), or null when unknown.</summary>
     public Func<int, string?> DocGroup { get; init; } = _ => null;
     public string GroupKind { get; init; } = "";
+    /// <summary>Doc id → category (DocRecord.Category: Galtea clusters, the built-in harm categories…), or null when no document has one.</summary>
+    public Func<int, string?>? DocCategory { get; init; }
+    /// <summary>Token id → text (a SaeGuard dump's vocab.json), or null when unknown; feeds the feature labels.</summary>
+    public Func<int, string>? TokenText { get; init; }
 
     /// <summary>
     /// How analyze reads foreign chunk folders: [tokens, features] unless meta.json says otherwise,
@@ -88,6 +92,7 @@ public sealed class AnalysisInput
             Facts = raw.Facts with { Source = "activations + SAE", Width = sae.DSae, Device = enc.Device },
             Width = sae.DSae, ExpectedRows = raw.ExpectedRows, Replayable = false, Sae = sae, SaeDir = saeDir, Encoder = enc,
             Blocks = n => enc.Encode(raw.Blocks(n)), DocGroup = raw.DocGroup, GroupKind = raw.GroupKind,
+            DocCategory = raw.DocCategory, TokenText = raw.TokenText,
         };
     }
 
@@ -108,6 +113,8 @@ public sealed class AnalysisInput
             },
             Width = meta.D, ExpectedRows = meta.NTokens, Replayable = true,
             Blocks = n => ReadDump(dump, n, includeSpecial), DocGroup = group, GroupKind = kind,
+            DocCategory = DocCategories(docs),
+            TokenText = File.Exists(Path.Combine(dir, "vocab.json")) ? dump.TokenText : null,
         };
     }
 
@@ -124,6 +131,14 @@ public sealed class AnalysisInput
             },
             Width = f.Width, ExpectedRows = f.Rows, Replayable = true, Blocks = n => f.ReadBlocks(n),
         };
+    }
+
+    static Func<int, string?>? DocCategories(IReadOnlyList<DocRecord> docs)
+    {
+        var byId = new Dictionary<int, string>();
+        foreach (var d in docs) if (!string.IsNullOrWhiteSpace(d.Category)) byId[d.Id] = d.Category!;
+        if (byId.Count == 0) return null;
+        return id => byId.TryGetValue(id, out var c) ? c : null;
     }
 
     static (Func<int, string?>, string) DocGroups(IReadOnlyList<DocRecord> docs)
