@@ -141,7 +141,8 @@ public static class AnalysisPlots
         return p;
     }
 
-    internal static Plot PcaScatter(FeatureStats s, PcaResult? pca, Func<int, string?> docGroup, string groupKind)
+    /// <param name="maxGroups">Groups drawn (most populous kept past it); past the 8 series colours the markers turn square.</param>
+    internal static Plot PcaScatter(FeatureStats s, PcaResult? pca, Func<int, string?> docGroup, string groupKind, int maxGroups = 8)
     {
         if (pca == null)
         {
@@ -153,7 +154,9 @@ public static class AnalysisPlots
             $"PC1 ({Pct(pca.Explained1)} of the {(pca.Mode == PcaMode.Raw ? "energy" : "variance")})",
             $"PC2 ({Pct(pca.Explained2)})");
         var groups = pca.Rows.Select(r => docGroup(r.DocId)).ToArray();
-        var names = groups.Where(g => g != null).Distinct().OrderBy(g => g == "harmful" ? 0 : g == "benign" ? 1 : 2).ThenBy(g => g).Take(8).ToList();
+        var all = groups.Where(g => g != null).Distinct().ToList();
+        var names = all.Count <= maxGroups ? all : all.OrderByDescending(g => groups.Count(x => x == g)).ThenBy(g => g).Take(maxGroups).ToList();
+        names = names.OrderBy(g => g == "harmful" ? 0 : g == "benign" ? 1 : 2).ThenBy(g => g).ToList();
         if (names.Count == 0)
         {
             var sc = p.Add.ScatterPoints(pca.Pc1, pca.Pc2);
@@ -167,13 +170,14 @@ public static class AnalysisPlots
                 var sc = p.Add.ScatterPoints(idx.Select(i => pca.Pc1[i]).ToArray(), idx.Select(i => pca.Pc2[i]).ToArray());
                 var color = names[g] == "harmful" ? PlotStyle.Harmful : names[g] == "benign" ? PlotStyle.Benign : PlotStyle.SeriesColor(g);
                 sc.Color = color.WithAlpha(0.6); sc.MarkerSize = 4;
+                if (g >= PlotStyle.Series.Count) sc.MarkerShape = MarkerShape.FilledSquare;
                 sc.LegendText = $"{names[g]} ({Int(idx.Length)})";
             }
             p.Legend.FontSize = 10;
             p.ShowLegend(Alignment.UpperRight);
             p.Legend.ManualItems.Clear();
         }
-        if (names.Count > 0) PlotStyle.Note(p, $"coloured by {groupKind}", Alignment.LowerRight);
+        if (names.Count > 0) PlotStyle.Note(p, $"coloured by {groupKind}" + (all.Count > names.Count ? $" ({Int(all.Count - names.Count)} smaller groups not shown)" : ""), Alignment.LowerRight);
         return p;
     }
 }

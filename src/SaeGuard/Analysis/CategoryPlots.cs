@@ -21,7 +21,7 @@ public static class CategoryPlots
         var features = HeatmapFeatures(c);
         return new List<(string, byte[], string)>
         {
-            (PcaFile, PlotStyle.RenderPng(AnalysisPlots.PcaScatter(s, pca, c.DocCategory, "category")),
+            (PcaFile, PlotStyle.RenderPng(AnalysisPlots.PcaScatter(s, pca, c.DocCategory, "category", maxGroups: 16)),
                 "The PCA scatter of plot 07 coloured by the documents' categories: separated clouds mean the codes tell the categories apart."),
             (HeatmapFile, PlotStyle.RenderPng(Heatmap(c, features, labels), heightInches: Math.Max(PlotStyle.DefaultHeightInches, 1.6 + 0.28 * features.Count)),
                 $"Share of each category's documents on which a feature fires, for the {HeatmapPerCategory} most specific features of every category (table below)."),
@@ -34,7 +34,7 @@ public static class CategoryPlots
 
     static Plot Heatmap(CategoryAnalysis c, List<int> features, IReadOnlyList<string>? labels)
     {
-        var p = PlotStyle.Create($"Top features by category ({Int(c.Categories.Count)} categories)", "category", "feature");
+        var p = PlotStyle.Create($"Top features by category ({Int(c.Categories.Count)} categories)", "", "feature");
         if (features.Count == 0)
         {
             PlotStyle.Note(p, "no feature fired on a categorised document", Alignment.MiddleCenter);
