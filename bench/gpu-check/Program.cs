@@ -35,8 +35,9 @@ try
     result["check"] = new Dictionary<string, object?>
     {
         ["d"] = 64, ["m"] = 512, ["k"] = 8, ["batch"] = 256, ["steps"] = checkSteps, ["tolerance_relative"] = tolerance,
-        ["max_weight_difference_relative"] = check.Weights, ["gemm_tiled_relative"] = check.Gemm, ["gemm_cublas_relative"] = check.CuBlas,
-        ["pass"] = check.Weights <= tolerance && check.Gemm <= 1e-4 && (check.CuBlas is null or <= 1e-4),
+        ["max_weight_difference_relative"] = check.Weights, ["relu_max_weight_difference_relative"] = check.Relu,
+        ["gemm_tiled_relative"] = check.Gemm, ["gemm_cublas_relative"] = check.CuBlas,
+        ["pass"] = check.Weights <= tolerance && check.Relu <= tolerance && check.Gemm <= 1e-4 && (check.CuBlas is null or <= 1e-4),
     };
     // encoding: the same active latents on (almost) every row; a row may flip where a value sits
     // within rounding of the k-th value or the threshold (FMA contraction in PTX)
@@ -97,7 +98,7 @@ static double MaxRel(float[] e, float[] a)
     return worst;
 }
 
-static (double Weights, double Gemm, double? CuBlas) Correctness(SaeDevice device, int steps)
+static (double Weights, double Gemm, double? CuBlas, double Relu) Correctness(SaeDevice device, int steps)
 {
     int d = 64, m = 512, k = 8, batch = 256;
     // sparse planted data: rows are sums of a few random atoms plus noise, so TopK has clear winners
@@ -117,7 +118,14 @@ static (double Weights, double Gemm, double? CuBlas) Correctness(SaeDevice devic
     };
     var cpu = SaeTrainer.Run(new MemoryTrainData(x, d), o with { Device = SaeDevice.CpuName });
     var dev = SaeTrainer.Run(new MemoryTrainData(x, d), o with { Device = device.Name.StartsWith("cuda") ? SaeDevice.CudaName : device.Name });
-    double w = new[] { MaxRel(cpu.Model.WEnc, dev.Model.WEnc), MaxRel(cpu.Model.WDec, dev.Model.WDec), MaxRel(cpu.Model.BEnc, dev.Model.BEnc), MaxRel(cpu.Model.BDec, dev.Model.BDec) }.Max();
+    static double Weights(SaeModel a, SaeModel b) =>
+        new[] { MaxRel(a.WEnc, b.WEnc), MaxRel(a.WDec, b.WDec), MaxRel(a.BEnc, b.BEnc), MaxRel(a.BDec, b.BDec) }.Max();
+    double w = Weights(cpu.Model, dev.Model);
+    // ReLU + L1 on the device (every positive entry kept: k = m)
+    var ro = o with { Arch = SaeArchitectures.Relu.Name, L1 = 0.5 };
+    var cpuRelu = SaeTrainer.Run(new MemoryTrainData(x, d), ro with { Device = SaeDevice.CpuName });
+    var devRelu = SaeTrainer.Run(new MemoryTrainData(x, d), ro with { Device = device.Name.StartsWith("cuda") ? SaeDevice.CudaName : device.Name });
+    double relu = Weights(cpuRelu.Model, devRelu.Model);
 
     int n = 300, kk = 200, mm = 700;
     var a = Gaussian(n * kk, 3); var b = Gaussian(mm * kk, 4); var bias = Gaussian(mm, 5);
@@ -148,7 +156,7 @@ static (double Weights, double Gemm, double? CuBlas) Correctness(SaeDevice devic
                 Console.Error.WriteLine($"gpu-check: cuBLAS did not load ({e.Message}); tiled kernel only.");
             }
         }
-        return (w, tiled, cublas);
+        return (w, tiled, cublas, relu);
     }
 }
 

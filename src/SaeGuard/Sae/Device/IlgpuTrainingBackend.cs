@@ -263,11 +263,13 @@ public sealed class IlgpuTrainingBackend : ITrainingBackend
 
     void Scatter(int rows, int k, IBuf idx, Buf val, Buf delta, IBuf count, int gRow0)
     {
-        int block = (int)Math.Max(1, Math.Min(rows, (1L << 30) / Math.Max(1L, (long)k * _d)));
-        for (int r = 0; r < rows; r += block)
+        // launches of at most 65,535 entries (the grid's Y limit; batch 4096 × k 32 is twice that) and 2³⁰ threads
+        int total = rows * k;
+        int chunk = (int)Math.Max(1, Math.Min(SparseKernels.MaxEntriesPerLaunch, (1L << 30) / Math.Max(1, _d)));
+        for (int p0 = 0; p0 < total; p0 += chunk)
         {
-            int n = Math.Min(block, rows - r);
-            _scatter(new Index2D(_d, n * k), r, k, idx.View, val.View, delta.View, count.View, _g.View, gRow0, _x.View, _param[3].View,
+            int n = Math.Min(chunk, total - p0);
+            _scatter(new Index2D(_d, n), p0, k, idx.View, val.View, delta.View, count.View, _g.View, gRow0, _x.View, _param[3].View,
                 _grad[2].View, _grad[0].View, _grad[1].View, _d);
         }
     }
