@@ -4,14 +4,16 @@ using System.Text.Json.Nodes;
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
+using SaeGuard.Sae;
 using SaeGuard.Sae.Architectures;
 using SaeGuard.Sae.Backend;
 using SaeGuard.Sae.Device;
 using SaeGuard.Sae.Training;
 
 // The device check: (1) the device kernels against the CPU backend on a small problem (same weights
-// after N steps), (2) SGEMM GFLOP/s (tiled kernel, cuBLAS where it loads) and training tokens/s at
-// d=384/m=6144 and d=4096/m=20480 (k=32, batch 4096), (3) one JSON line on stdout.
+// after N steps) and device encoding (TopK and JumpReLU) against the host encoder, (2) SGEMM GFLOP/s
+// (tiled kernel, cuBLAS where it loads), training tokens/s and encode tokens/s at d=384/m=6144 and
+// d=4096/m=20480 (k=32, batch 4096), (3) one JSON line on stdout.
 // Usage: gpu-check [--device cuda|ilgpu-cpu] [--steps N] [--check-only] [--small]
 
 var argv = args;
@@ -33,9 +35,23 @@ try
     result["check"] = new Dictionary<string, object?>
     {
         ["d"] = 64, ["m"] = 512, ["k"] = 8, ["batch"] = 256, ["steps"] = checkSteps, ["tolerance_relative"] = tolerance,
-        ["max_weight_difference_relative"] = check.Weights, ["gemm_tiled_relative"] = check.Gemm, ["gemm_cublas_relative"] = check.CuBlas,
-        ["pass"] = check.Weights <= tolerance && check.Gemm <= 1e-4 && (check.CuBlas is null or <= 1e-4),
+        ["max_weight_difference_relative"] = check.Weights, ["relu_max_weight_difference_relative"] = check.Relu,
+        ["gemm_tiled_relative"] = check.Gemm, ["gemm_cublas_relative"] = check.CuBlas,
+        ["pass"] = check.Weights <= tolerance && check.Relu <= tolerance && check.Gemm <= 1e-4 && (check.CuBlas is null or <= 1e-4),
     };
+    // encoding: the same active latents on (almost) every row; a row may flip where a value sits
+    // within rounding of the k-th value or the threshold (FMA contraction in PTX)
+    var enc = EncodeCheck(device);
+    bool encPass = enc.All(e => e.MismatchRows <= 1 && e.Values <= 1e-4);
+    result["encode_check"] = new Dictionary<string, object?>
+    {
+        ["d"] = 64, ["m"] = 512, ["rows"] = 1000, ["pass"] = encPass,
+        ["architectures"] = enc.Select(e => (object)new Dictionary<string, object?>
+        {
+            ["architecture"] = e.Arch, ["rows_with_other_active_set"] = e.MismatchRows, ["max_value_difference_relative"] = e.Values,
+        }).ToList(),
+    };
+    ((Dictionary<string, object?>)result["check"]!)["pass"] = (bool)((Dictionary<string, object?>)result["check"]!)["pass"]! && encPass;
     if (!checkOnly)
     {
         var shapes = argv.Contains("--small") ? new[] { (64, 512) } : new[] { (384, 6144), (4096, 20480) };
@@ -82,7 +98,7 @@ static double MaxRel(float[] e, float[] a)
     return worst;
 }
 
-static (double Weights, double Gemm, double? CuBlas) Correctness(SaeDevice device, int steps)
+static (double Weights, double Gemm, double? CuBlas, double Relu) Correctness(SaeDevice device, int steps)
 {
     int d = 64, m = 512, k = 8, batch = 256;
     // sparse planted data: rows are sums of a few random atoms plus noise, so TopK has clear winners
@@ -102,7 +118,14 @@ static (double Weights, double Gemm, double? CuBlas) Correctness(SaeDevice devic
     };
     var cpu = SaeTrainer.Run(new MemoryTrainData(x, d), o with { Device = SaeDevice.CpuName });
     var dev = SaeTrainer.Run(new MemoryTrainData(x, d), o with { Device = device.Name.StartsWith("cuda") ? SaeDevice.CudaName : device.Name });
-    double w = new[] { MaxRel(cpu.Model.WEnc, dev.Model.WEnc), MaxRel(cpu.Model.WDec, dev.Model.WDec), MaxRel(cpu.Model.BEnc, dev.Model.BEnc), MaxRel(cpu.Model.BDec, dev.Model.BDec) }.Max();
+    static double Weights(SaeModel a, SaeModel b) =>
+        new[] { MaxRel(a.WEnc, b.WEnc), MaxRel(a.WDec, b.WDec), MaxRel(a.BEnc, b.BEnc), MaxRel(a.BDec, b.BDec) }.Max();
+    double w = Weights(cpu.Model, dev.Model);
+    // ReLU + L1 on the device (every positive entry kept: k = m)
+    var ro = o with { Arch = SaeArchitectures.Relu.Name, L1 = 0.5 };
+    var cpuRelu = SaeTrainer.Run(new MemoryTrainData(x, d), ro with { Device = SaeDevice.CpuName });
+    var devRelu = SaeTrainer.Run(new MemoryTrainData(x, d), ro with { Device = device.Name.StartsWith("cuda") ? SaeDevice.CudaName : device.Name });
+    double relu = Weights(cpuRelu.Model, devRelu.Model);
 
     int n = 300, kk = 200, mm = 700;
     var a = Gaussian(n * kk, 3); var b = Gaussian(mm * kk, 4); var bias = Gaussian(mm, 5);
@@ -133,8 +156,52 @@ static (double Weights, double Gemm, double? CuBlas) Correctness(SaeDevice devic
                 Console.Error.WriteLine($"gpu-check: cuBLAS did not load ({e.Message}); tiled kernel only.");
             }
         }
-        return (w, tiled, cublas);
+        return (w, tiled, cublas, relu);
     }
+}
+
+static SaeModel ToySae(string arch, int d, int m, int k, int seed)
+{
+    var wEnc = Gaussian(d * m, seed);
+    var wDec = Gaussian(m * d, seed + 1);
+    var bEnc = Gaussian(m, seed + 2).Select(v => 0.1f * v).ToArray();
+    var bDec = Gaussian(d, seed + 3).Select(v => 0.1f * v).ToArray();
+    float[]? theta = arch == "jumprelu" ? Gaussian(m, seed + 4).Select(v => 2f + Math.Abs(v)).ToArray() : null;
+    var cfg = new SaeConfig { DIn = d, DSae = m, Architecture = arch, K = arch == "topk" ? k : 0, ApplyBDecToInput = true };
+    return new SaeModel(cfg, wEnc, bEnc, wDec, bDec, theta);
+}
+
+static List<(string Arch, int MismatchRows, double Values)> EncodeCheck(SaeDevice device)
+{
+    int d = 64, m = 512, rows = 1000;
+    var x = Gaussian(rows * d, 11);
+    var res = new List<(string, int, double)>();
+    foreach (var arch in new[] { "topk", "jumprelu" })
+    {
+        var sae = ToySae(arch, d, m, 8, 20);
+        var cpu = sae.Encode(x, rows);
+        var dev = new float[rows * m];
+        using (var e = new DeviceSaeEncoder(sae, device, 256)) e.Encode(x, rows, dev);
+        int bad = 0;
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < m; j++)
+                if (cpu[r * m + j] != 0 != (dev[r * m + j] != 0)) { bad++; break; }
+        res.Add((arch, bad, MaxRel(cpu, dev)));
+    }
+    return res;
+}
+
+static double EncodeRate(SaeDevice device, int d, int m, int k, int batch)
+{
+    const int reps = 5;
+    var sae = ToySae("topk", d, m, k, 30);
+    var x = Gaussian(batch * d, 12);
+    var codes = new float[(long)batch * m];
+    using var e = new DeviceSaeEncoder(sae, device, batch);
+    e.Encode(x, batch, codes);
+    var sw = Stopwatch.StartNew();
+    for (int r = 0; r < reps; r++) e.Encode(x, batch, codes);
+    return (double)reps * batch / sw.Elapsed.TotalSeconds;
 }
 
 static object Measure(SaeDevice device, int d, int m)
@@ -174,6 +241,8 @@ static object Measure(SaeDevice device, int d, int m)
         try { res[$"train_tokens_per_s_{(gemmKind == DeviceGemm.Tiled ? "tiled" : "cublas")}"] = TrainRate(device, d, m, k, batch, gemmKind); }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or CudaException) { res["train_cublas_error"] = e.Message; }
     }
+    // encode: GEMM + top-k on the device, dense codes copied back (as encode --device does)
+    res["encode_tokens_per_s"] = EncodeRate(device, d, m, k, batch);
     return res;
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The SaeGuard device check. Runs bench/gpu-check/publish/gpu-check (self-contained linux-x64, no
 # .NET needed); publishes it first when it is missing and a .NET SDK is present.
-# Prints one JSON line (device, kernel check vs the CPU backend, SGEMM GFLOP/s, training tokens/s).
+# Prints one JSON line (device, kernel and encode checks vs the CPU backend, SGEMM GFLOP/s, training and encode tokens/s).
 # Arguments go to gpu-check: [--device cuda|ilgpu-cpu] [--steps N] [--check-only] [--small].
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

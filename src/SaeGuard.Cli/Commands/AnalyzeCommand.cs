@@ -2,6 +2,7 @@ using System.CommandLine;
 using SaeGuard.Analysis;
 using SaeGuard.Activations;
 using SaeGuard.Common;
+using SaeGuard.Sae.Device;
 
 namespace SaeGuard.Cli.Commands;
 
@@ -16,12 +17,17 @@ static class AnalyzeCommand
         var pca = new Option<string>("--pca") { Description = "centre | standardise | raw: how codes are prepared for the PCA scatter (raw shows an offset-dominated PC1).", DefaultValueFactory = _ => "centre" };
         var includeSpecial = new Option<bool>("--include-special") { Description = "Also analyse special tokens ([CLS]/[SEP]/BOS), skipped by default." };
         var pcaMemory = new Option<int>("--pca-memory-mb") { Description = "Memory for the sampled code rows that feed the PCA.", DefaultValueFactory = _ => 256 };
+        var device = new Option<string>("--device")
+        {
+            Description = "With --sae, where the SAE encodes: cpu | cuda | ilgpu-cpu (ILGPU's CPU accelerator, for checks) | auto (cuda when a CUDA device and driver are found, else cpu).",
+            DefaultValueFactory = _ => SaeDevice.CpuName,
+        };
         var seed = CommonOptions.Seed();
         var threads = CommonOptions.Threads();
         var json = CommonOptions.Json();
         var force = CommonOptions.Force(); var nonfinite = CommonOptions.NonFinite();
         var cmd = new Command("analyze", "Feature statistics, the seven plots and an automatic diagnosis (sparse/dense/suspicious; H1 weak sparsity, H2 bias/offset, H3 normalisation mismatch, AXIS wrong axis/tensor) of SAE codes.")
-        { dump, output, sae, sample, pca, includeSpecial, pcaMemory, seed, threads, json, force, nonfinite };
+        { dump, output, sae, sample, pca, includeSpecial, pcaMemory, device, seed, threads, json, force, nonfinite };
         cmd.SetAction(p => CliRunner.Run(() =>
         {
             OutputPolicy.Folder(p.GetValue(output)!, "report", p.GetValue(force), p.GetValue(dump), p.GetValue(sae));
@@ -35,7 +41,10 @@ static class AnalyzeCommand
                 SampleTokens = n, Seed = p.GetValue(seed), Threads = p.GetValue(threads),
                 PcaMemoryBytes = (long)p.GetValue(pcaMemory) << 20,
             };
-            var input = AnalysisInput.Open(p.GetValue(dump)!, p.GetValue(sae), p.GetValue(includeSpecial), options.Seed);
+            var dev = SaeDevice.Resolve(p.GetValue(device)).Name;
+            if (dev != SaeDevice.CpuName && p.GetValue(sae) == null) throw new UserError($"--device {dev} encodes with an SAE: give --sae (a codes dump needs no encoding).");
+            var input = AnalysisInput.Open(p.GetValue(dump)!, p.GetValue(sae), p.GetValue(includeSpecial), options.Seed, dev);
+            using var encoder = input.Encoder;
             var result = AnalysisRunner.Run(input, options, mode);
             var outDir = p.GetValue(output)!;
             AnalysisReport.Write(outDir, result);
@@ -49,7 +58,7 @@ static class AnalyzeCommand
                 {
                     verdict = d.Verdict, supported, tokens = result.Stats.Tokens, width = result.Stats.Width,
                     l0_mean = result.Stats.L0.Mean, dead = result.Stats.Dead, always_on_099 = result.Stats.AlwaysOn99,
-                    seconds = Math.Round(result.Seconds, 3), out_dir = Path.GetFullPath(outDir),
+                    seconds = Math.Round(result.Seconds, 3), device = result.Facts.Device, out_dir = Path.GetFullPath(outDir),
                 });
             return 0;
         }));

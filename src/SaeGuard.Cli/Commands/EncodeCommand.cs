@@ -2,6 +2,7 @@ using System.CommandLine;
 using SaeGuard.Activations;
 using SaeGuard.Common;
 using SaeGuard.Sae;
+using SaeGuard.Sae.Device;
 
 namespace SaeGuard.Cli.Commands;
 
@@ -13,24 +14,30 @@ static class EncodeCommand
         var sae = CommonOptions.Required("--sae", "SAE folder (SAELens layout: cfg.json + sae_weights.safetensors).");
         var output = CommonOptions.Required("--out", "Output codes dump folder.");
         var dtype = new Option<string>("--dtype") { Description = "f16 or f32 storage of the code values.", DefaultValueFactory = _ => "f16" };
+        var device = new Option<string>("--device")
+        {
+            Description = "Where the encoder GEMM and the activation run: cpu | cuda | ilgpu-cpu (ILGPU's CPU accelerator, for checks) | auto (cuda when a CUDA device and driver are found, else cpu).",
+            DefaultValueFactory = _ => SaeDevice.CpuName,
+        };
         var json = CommonOptions.Json();
         var force = CommonOptions.Force(); var nonfinite = CommonOptions.NonFinite();
         var cmd = new Command("encode", "Encode an activations dump with an SAE into a codes dump (same folder layout, sparse top-k rows).")
-        { acts, sae, output, dtype, json, force, nonfinite };
+        { acts, sae, output, dtype, device, json, force, nonfinite };
         cmd.SetAction(p => CliRunner.Run(() =>
         {
             var dt = p.GetValue(dtype)!;
             if (dt != "f16" && dt != "f32") throw new UserError($"--dtype must be f16 or f32, got '{dt}'.");
+            var dev = SaeDevice.Resolve(p.GetValue(device)).Name;
             OutputPolicy.Folder(p.GetValue(output)!, "codes", p.GetValue(force), p.GetValue(acts), p.GetValue(sae));
             NonFiniteRows.Use(p.GetValue(nonfinite));
             var dump = ActivationDump.Open(p.GetValue(acts)!);
             var saeDir = p.GetValue(sae)!;
             var model = SaeLensFormat.Load(saeDir);
-            var s = CodesEncoder.Encode(dump, model, p.GetValue(output)!, new EncodeOptions { F16 = dt == "f16", SaeDir = saeDir });
+            var s = CodesEncoder.Encode(dump, model, p.GetValue(output)!, new EncodeOptions { F16 = dt == "f16", SaeDir = saeDir, Device = dev });
             Console.Error.WriteLine($"encode: {s.Tokens:N0} tokens, {s.D}→{s.DSae} ({model.Config.Architecture}), {s.Layout}" + (s.K > 0 ? $" k={s.K}" : "") +
-                $", mean L0 {s.MeanL0:F1} (max {s.MaxL0}) in {s.Seconds:F1}s → {s.OutDir}");
+                $", mean L0 {s.MeanL0:F1} (max {s.MaxL0}) in {s.Seconds:F1}s on {s.Device} → {s.OutDir}");
             if (p.GetValue(json))
-                CliRunner.PrintJson(new { tokens = s.Tokens, d_in = s.D, d_sae = s.DSae, layout = s.Layout, k = s.K, mean_l0 = s.MeanL0, max_l0 = s.MaxL0, seconds = s.Seconds, out_dir = s.OutDir });
+                CliRunner.PrintJson(new { tokens = s.Tokens, d_in = s.D, d_sae = s.DSae, layout = s.Layout, k = s.K, mean_l0 = s.MeanL0, max_l0 = s.MaxL0, seconds = s.Seconds, device = s.Device, out_dir = s.OutDir });
             return 0;
         }));
         return cmd;

@@ -26,6 +26,8 @@ public sealed record InputFacts
     public long Rows { get; init; }
     public int Width { get; init; }
     public bool SpecialTokensSkipped { get; init; }
+    /// <summary>Where the SAE encoded the activations ("cpu", "ilgpu-cpu", "cuda:0 …"); null without an SAE.</summary>
+    public string? Device { get; init; }
 }
 
 /// <summary>
@@ -54,6 +56,10 @@ public sealed class AnalysisInput
     /// <summary>Doc id → group name for colouring ("harmful"/"benign", or the source), or null when unknown.</summary>
     public Func<int, string?> DocGroup { get; init; } = _ => null;
     public string GroupKind { get; init; } = "";
+    /// <summary>Doc id → category (DocRecord.Category: Galtea clusters, the built-in harm categories…), or null when no document has one.</summary>
+    public Func<int, string?>? DocCategory { get; init; }
+    /// <summary>Token id → text (a SaeGuard dump's vocab.json), or null when unknown; feeds the feature labels.</summary>
+    public Func<int, string>? TokenText { get; init; }
 
     /// <summary>
     /// How analyze reads foreign chunk folders: [tokens, features] unless meta.json says otherwise,
@@ -70,7 +76,8 @@ public sealed class AnalysisInput
         catch (System.Text.Json.JsonException) { return false; }
     }
 
-    public static AnalysisInput Open(string dumpDir, string? saeDir = null, bool includeSpecial = false, int seed = 0)
+    /// <param name="device">With an SAE: where it encodes (cpu | cuda | ilgpu-cpu | auto; null = cpu).</param>
+    public static AnalysisInput Open(string dumpDir, string? saeDir = null, bool includeSpecial = false, int seed = 0, string? device = null)
     {
         if (!Directory.Exists(dumpDir)) throw new UserError($"Dump folder not found: '{dumpDir}'.");
         if (!Directory.EnumerateFileSystemEntries(dumpDir).Any()) throw new UserError($"Dump folder '{dumpDir}' is empty: expected meta.json and shard or chunk files.");
@@ -79,12 +86,13 @@ public sealed class AnalysisInput
         if (sae == null) return raw;
         if (raw.Width != sae.DIn)
             throw new UserError($"'{dumpDir}' has width {raw.Width} but the SAE in '{saeDir}' expects d_in = {sae.DIn}: with --sae, --dump must hold the activations the SAE reads (if the matrix is transposed, its rows are not tokens).");
-        var enc = new SaeEncodingPass(sae, seed);
+        var enc = new SaeEncodingPass(sae, seed, device);
         return new AnalysisInput
         {
-            Facts = raw.Facts with { Source = "activations + SAE", Width = sae.DSae },
+            Facts = raw.Facts with { Source = "activations + SAE", Width = sae.DSae, Device = enc.Device },
             Width = sae.DSae, ExpectedRows = raw.ExpectedRows, Replayable = false, Sae = sae, SaeDir = saeDir, Encoder = enc,
             Blocks = n => enc.Encode(raw.Blocks(n)), DocGroup = raw.DocGroup, GroupKind = raw.GroupKind,
+            DocCategory = raw.DocCategory, TokenText = raw.TokenText,
         };
     }
 
@@ -105,6 +113,8 @@ public sealed class AnalysisInput
             },
             Width = meta.D, ExpectedRows = meta.NTokens, Replayable = true,
             Blocks = n => ReadDump(dump, n, includeSpecial), DocGroup = group, GroupKind = kind,
+            DocCategory = DocCategories(docs),
+            TokenText = File.Exists(Path.Combine(dir, "vocab.json")) ? dump.TokenText : null,
         };
     }
 
@@ -121,6 +131,14 @@ public sealed class AnalysisInput
             },
             Width = f.Width, ExpectedRows = f.Rows, Replayable = true, Blocks = n => f.ReadBlocks(n),
         };
+    }
+
+    static Func<int, string?>? DocCategories(IReadOnlyList<DocRecord> docs)
+    {
+        var byId = new Dictionary<int, string>();
+        foreach (var d in docs) if (!string.IsNullOrWhiteSpace(d.Category)) byId[d.Id] = d.Category!;
+        if (byId.Count == 0) return null;
+        return id => byId.TryGetValue(id, out var c) ? c : null;
     }
 
     static (Func<int, string?>, string) DocGroups(IReadOnlyList<DocRecord> docs)

@@ -16,15 +16,16 @@ public static class AnalysisPlots
     };
 
     /// <summary>Renders all seven; returns (file name, PNG bytes, caption) in order.</summary>
-    public static List<(string File, byte[] Png, string Caption)> Render(FeatureStats s, PcaResult? pca, Func<int, string?> docGroup, string groupKind)
+    /// <param name="labels">Feature labels from top tokens, shown beside the ids in plots 03–05 (null: ids only).</param>
+    public static List<(string File, byte[] Png, string Caption)> Render(FeatureStats s, PcaResult? pca, Func<int, string?> docGroup, string groupKind, IReadOnlyList<string>? labels = null)
     {
         return new List<(string, byte[], string)>
         {
             (FileNames[0], PlotStyle.RenderPng(FiringRateHistogram(s)), "How many features fire on what share of tokens. A healthy SAE has most features near 0 and none near 1."),
             (FileNames[1], PlotStyle.RenderPng(LogFiringRateHistogram(s)), "The same on a log scale (dead features left out): the spread of feature frequencies over decades."),
-            (FileNames[2], PlotStyle.RenderPng(TopBars(s, s.FiringRate, "firing rate (share of tokens with value > 0)", "Top 30 features by firing rate", v => Pct(v))), "The most frequent features; rates near 100% are always-on features."),
-            (FileNames[3], PlotStyle.RenderPng(TopBars(s, s.Max.Select(v => (double)v).ToArray(), "maximum activation over all tokens", "Top 30 features by maximum activation", v => N(v))), "The largest single activations."),
-            (FileNames[4], PlotStyle.RenderPng(TopBars(s, s.MeanActive, "mean activation when active (value > 0)", "Top 30 features by mean activation when active", v => N(v))), "Features with the largest typical magnitude when they fire."),
+            (FileNames[2], PlotStyle.RenderPng(TopBars(s, labels, s.FiringRate, "firing rate (share of tokens with value > 0)", "Top 30 features by firing rate", v => Pct(v))), "The most frequent features; rates near 100% are always-on features."),
+            (FileNames[3], PlotStyle.RenderPng(TopBars(s, labels, s.Max.Select(v => (double)v).ToArray(), "maximum activation over all tokens", "Top 30 features by maximum activation", v => N(v))), "The largest single activations."),
+            (FileNames[4], PlotStyle.RenderPng(TopBars(s, labels, s.MeanActive, "mean activation when active (value > 0)", "Top 30 features by mean activation when active", v => N(v))), "Features with the largest typical magnitude when they fire."),
             (FileNames[5], PlotStyle.RenderPng(L0Histogram(s)), "Active features per token (L0) over all analysed tokens."),
             (FileNames[6], PlotStyle.RenderPng(PcaScatter(s, pca, docGroup, groupKind)), PcaCaption(pca)),
         };
@@ -91,7 +92,7 @@ public static class AnalysisPlots
         p.Axes.Margins(bottom: 0);
     }
 
-    static Plot TopBars(FeatureStats s, double[] values, string xLabel, string title, Func<double, string> label)
+    static Plot TopBars(FeatureStats s, IReadOnlyList<string>? labels, double[] values, string xLabel, string title, Func<double, string> label)
     {
         var top = Enumerable.Range(0, s.Width).Where(j => !double.IsNaN(values[j])).OrderByDescending(j => values[j]).ThenBy(j => j).Take(30).ToList();
         var p = PlotStyle.Create(title, xLabel, "feature");
@@ -105,7 +106,7 @@ public static class AnalysisPlots
         bp.Horizontal = true;
         bp.ValueLabelStyle.ForeColor = PlotStyle.Text;
         bp.ValueLabelStyle.FontSize = 9;
-        p.Axes.Left.SetTicks(top.Select((_, i) => (double)(top.Count - 1 - i)).ToArray(), top.Select(j => "#" + j).ToArray());
+        p.Axes.Left.SetTicks(top.Select((_, i) => (double)(top.Count - 1 - i)).ToArray(), top.Select(j => FeatureLabels.Name(j, labels)).ToArray());
         p.Axes.Left.TickLabelStyle.FontSize = 9;
         double max = top.Count > 0 ? values[top[0]] : 1;
         p.Axes.SetLimitsX(0, max > 0 ? max * 1.18 : 1);
@@ -140,7 +141,8 @@ public static class AnalysisPlots
         return p;
     }
 
-    static Plot PcaScatter(FeatureStats s, PcaResult? pca, Func<int, string?> docGroup, string groupKind)
+    /// <param name="maxGroups">Groups drawn (most populous kept past it); past the 8 series colours the markers turn square.</param>
+    internal static Plot PcaScatter(FeatureStats s, PcaResult? pca, Func<int, string?> docGroup, string groupKind, int maxGroups = 8)
     {
         if (pca == null)
         {
@@ -152,7 +154,9 @@ public static class AnalysisPlots
             $"PC1 ({Pct(pca.Explained1)} of the {(pca.Mode == PcaMode.Raw ? "energy" : "variance")})",
             $"PC2 ({Pct(pca.Explained2)})");
         var groups = pca.Rows.Select(r => docGroup(r.DocId)).ToArray();
-        var names = groups.Where(g => g != null).Distinct().OrderBy(g => g == "harmful" ? 0 : g == "benign" ? 1 : 2).ThenBy(g => g).Take(8).ToList();
+        var all = groups.Where(g => g != null).Distinct().ToList();
+        var names = all.Count <= maxGroups ? all : all.OrderByDescending(g => groups.Count(x => x == g)).ThenBy(g => g).Take(maxGroups).ToList();
+        names = names.OrderBy(g => g == "harmful" ? 0 : g == "benign" ? 1 : 2).ThenBy(g => g).ToList();
         if (names.Count == 0)
         {
             var sc = p.Add.ScatterPoints(pca.Pc1, pca.Pc2);
@@ -166,13 +170,14 @@ public static class AnalysisPlots
                 var sc = p.Add.ScatterPoints(idx.Select(i => pca.Pc1[i]).ToArray(), idx.Select(i => pca.Pc2[i]).ToArray());
                 var color = names[g] == "harmful" ? PlotStyle.Harmful : names[g] == "benign" ? PlotStyle.Benign : PlotStyle.SeriesColor(g);
                 sc.Color = color.WithAlpha(0.6); sc.MarkerSize = 4;
+                if (g >= PlotStyle.Series.Count) sc.MarkerShape = MarkerShape.FilledSquare;
                 sc.LegendText = $"{names[g]} ({Int(idx.Length)})";
             }
             p.Legend.FontSize = 10;
             p.ShowLegend(Alignment.UpperRight);
             p.Legend.ManualItems.Clear();
         }
-        if (names.Count > 0) PlotStyle.Note(p, $"coloured by {groupKind}", Alignment.LowerRight);
+        if (names.Count > 0) PlotStyle.Note(p, $"coloured by {groupKind}" + (all.Count > names.Count ? $" ({Int(all.Count - names.Count)} smaller groups not shown)" : ""), Alignment.LowerRight);
         return p;
     }
 }

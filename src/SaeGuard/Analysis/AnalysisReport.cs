@@ -19,7 +19,8 @@ public static class AnalysisReport
         using var dir = new AtomicDirectory(outDir);
         StatsNpz(r.Stats).Save(dir.File(StatsFile), compress: true);
         Directory.CreateDirectory(dir.File(PlotDir));
-        var plots = AnalysisPlots.Render(r.Stats, r.Pca, r.DocGroup, r.GroupKind);
+        var plots = AnalysisPlots.Render(r.Stats, r.Pca, r.DocGroup, r.GroupKind, r.Labels);
+        if (r.Categories != null) plots.AddRange(CategoryPlots.Render(r.Stats, r.Pca, r.Categories, r.Labels));
         foreach (var (file, png, _) in plots) File.WriteAllBytes(dir.File(Path.Combine(PlotDir, file)), png);
         File.WriteAllText(dir.File(DiagnosisFile), JsonSerializer.Serialize(DiagnosisJson(r), JsonDefaults.Pretty));
         Html(r, plots).Save(dir.File(HtmlFile));
@@ -50,7 +51,7 @@ public static class AnalysisReport
             {
                 ["path"] = r.Facts.Path, ["source"] = r.Facts.Source, ["tokens"] = s.Tokens, ["width"] = s.Width,
                 ["special_tokens_skipped"] = r.Facts.SpecialTokensSkipped, ["meta_tokens"] = r.Facts.MetaTokens, ["meta_width"] = r.Facts.MetaWidth,
-                ["orientation"] = r.Facts.Orientation,
+                ["orientation"] = r.Facts.Orientation, ["device"] = r.Facts.Device,
             },
             ["value_stats"] = new Dictionary<string, object?>
             {
@@ -85,6 +86,7 @@ public static class AnalysisReport
                 ["features_with_positive_mean_pre"] = r.Reconstruction.FeaturesWithPositiveMeanPre,
                 ["scale_probe"] = r.Reconstruction.ScaleProbe.Select(p => new Dictionary<string, double> { ["scale"] = p.Scale, ["explained_variance"] = p.ExplainedVariance }).ToList(),
             },
+            ["categories"] = r.Categories == null ? null : CategoryReport.Json(r.Categories, r.Labels),
             ["pca"] = r.Pca == null ? null : new Dictionary<string, object> { ["mode"] = r.Pca.Mode.ToString().ToLowerInvariant(), ["points"] = r.Pca.Rows.Count, ["explained_pc1"] = r.Pca.Explained1, ["explained_pc2"] = r.Pca.Explained2 },
             ["sample_tokens"] = s.Sample.Rows.Count,
             ["passes"] = s.Passes,
@@ -98,7 +100,7 @@ public static class AnalysisReport
     {
         var s = r.Stats; var v = s.Values; var d = r.Diagnosis;
         var page = new HtmlReport("SaeGuard feature analysis",
-            $"{r.Facts.Source}: {r.Facts.Path} · {Int(s.Tokens)} tokens × {Int(s.Width)} features" + (r.Facts.SpecialTokensSkipped ? " · special tokens skipped" : ""));
+            $"{r.Facts.Source}: {r.Facts.Path} · {Int(s.Tokens)} tokens × {Int(s.Width)} features" + (r.Facts.SpecialTokensSkipped ? " · special tokens skipped" : "") + (r.Facts.Device != null ? $" · encoded on {r.Facts.Device}" : ""));
         var kind = d.Verdict switch { "sparse" when !d.Supported.Any() => CalloutKind.Good, "sparse" or "dense" => CalloutKind.Warning, _ => CalloutKind.Bad };
         page.Callout($"Verdict: {d.Verdict}", d.VerdictReason, kind);
 
@@ -151,6 +153,8 @@ public static class AnalysisReport
             }
             page.KeyValues(rows);
         }
+
+        if (r.Categories != null) CategoryReport.Html(page, r.Categories, r.Labels);
 
         page.Heading("Plots", 2, "plots");
         foreach (var (file, png, caption) in plots) page.Image(png, file, $"{file}: {caption}");

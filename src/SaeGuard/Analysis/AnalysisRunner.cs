@@ -17,6 +17,10 @@ public sealed record AnalysisResult
     public double Seconds { get; init; }
     public Func<int, string?> DocGroup { get; init; } = _ => null;
     public string GroupKind { get; init; } = "";
+    /// <summary>Per-category specificity, when documents carry two or more categories.</summary>
+    public CategoryAnalysis? Categories { get; init; }
+    /// <summary>Feature labels from their top tokens ("" where unknown), when the input has token texts.</summary>
+    public IReadOnlyList<string>? Labels { get; init; }
 }
 
 /// <summary>Runs statistics, the SAE-side measurements, the PCA and the diagnosis for one input.</summary>
@@ -31,7 +35,10 @@ public static class AnalysisRunner
     {
         var sw = Stopwatch.StartNew();
         int rows = BlockRows(input.Width);
-        var stats = FeatureAnalyzer.Run(input.Width, () => input.Blocks(rows), input.Replayable, options, input.ExpectedRows);
+        var tap = new FeatureTap(input.Width, input.DocCategory, input.TokenText != null);
+        var stats = FeatureAnalyzer.Run(input.Width, () => tap.Observe(input.Blocks(rows)), input.Replayable, options, input.ExpectedRows);
+        var categories = tap.Categories?.Finish();
+        var labels = input.TokenText != null ? tap.Labels?.Labels(input.TokenText) : null;
         SaeFacts? saeFacts = input.Sae != null ? SaeFacts.From(input.Sae, input.SaeDir) : null;
         ReconstructionStats? recon = null;
         if (input.Encoder != null)
@@ -52,6 +59,7 @@ public static class AnalysisRunner
         {
             Stats = stats, Diagnosis = diagnosis, Facts = input.Facts, Sae = saeFacts, Reconstruction = recon, Pca = pca,
             Options = options, PcaMode = pcaMode, Seconds = sw.Elapsed.TotalSeconds, DocGroup = input.DocGroup, GroupKind = input.GroupKind,
+            Categories = categories, Labels = labels,
         };
     }
 

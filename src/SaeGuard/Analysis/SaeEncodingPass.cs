@@ -27,8 +27,10 @@ public sealed record ReconstructionStats
 /// the architecture's activation), yielding code blocks for <see cref="FeatureAnalyzer"/> while
 /// accumulating the reconstruction error, activation norms and pre-activation statistics; keeps a
 /// small seeded sample of activation rows to measure explained variance at other input scales.
+/// With a device (<see cref="SaeGuard.Sae.Device.DeviceSaeEncoder"/>), the GEMM and the activation run
+/// there and the pre-activations and codes come back per block; the statistics and decoding stay here.
 /// </summary>
-public sealed class SaeEncodingPass
+public sealed class SaeEncodingPass : IDisposable
 {
     const int ProbeRows = 256;
     readonly SaeModel _sae;
@@ -40,9 +42,18 @@ public sealed class SaeEncodingPass
     long _tokens;
     double _sumNorm, _sumSq, _sumErr, _sumPre, _sumPreSq;
 
-    public SaeEncodingPass(SaeModel sae, int seed = 0)
+    readonly SaeGuard.Sae.Device.DeviceSaeEncoder? _device;
+    readonly FloatRowReader _preBuffers = new();
+
+    /// <summary>Where encoding runs, as recorded in the report ("cpu", "ilgpu-cpu", "cuda:0 …").</summary>
+    public string Device => _device?.Device ?? SaeGuard.Sae.Device.SaeDevice.CpuName;
+
+    /// <param name="device">cpu (null), cuda, ilgpu-cpu or auto (<see cref="SaeGuard.Sae.Device.SaeDevice.Resolve"/>).</param>
+    public SaeEncodingPass(SaeModel sae, int seed = 0, string? device = null, int blockRows = 4096)
     {
         _sae = sae;
+        var dev = SaeGuard.Sae.Device.SaeDevice.Resolve(device);
+        if (dev.IsIlgpu) _device = new SaeGuard.Sae.Device.DeviceSaeEncoder(sae, dev, blockRows);
         _sumX = new double[sae.DIn];
         _sumPreFeature = new double[sae.DSae];
         _probe = new float[ProbeRows * sae.DIn];
@@ -61,17 +72,24 @@ public sealed class SaeEncodingPass
     {
         int d = _sae.DIn, m = _sae.DSae, rows = x.Rows;
         var codes = _buffers.Buffer((long)rows * m);
-        _sae.PreActivations(x.Data.AsSpan(0, rows * d), rows, codes);
+        // host: pre-activations into the codes buffer, activated in place below; device: both come back
+        var preAll = codes;
+        if (_device != null)
+        {
+            preAll = _preBuffers.Buffer((long)rows * m);
+            _device.Encode(x.Data.AsSpan(0, rows * d), rows, codes, preAll);
+        }
+        else _sae.PreActivations(x.Data.AsSpan(0, rows * d), rows, codes);
         var preSum = new float[m];
         for (int r = 0; r < rows; r++)
         {
-            var pre = codes.AsSpan(r * m, m);
+            var pre = preAll.AsSpan(r * m, m);
             TensorPrimitives.Add(preSum, pre, preSum);
             _sumPre += TensorPrimitives.Sum(pre);
             _sumPreSq += TensorPrimitives.SumOfSquares(pre);
         }
         for (int j = 0; j < m; j++) _sumPreFeature[j] += preSum[j];
-        Parallel.For(0, rows, r => _sae.Activate(codes.AsSpan(r * m, m)));
+        if (_device == null) Parallel.For(0, rows, r => _sae.Activate(codes.AsSpan(r * m, m)));
         var xhat = _xhat.Buffer((long)rows * d);
         _sae.Decode(codes, rows, xhat);
         var diff = new float[d];
@@ -88,6 +106,8 @@ public sealed class SaeEncodingPass
         _tokens += rows;
         return new RowBlock { Data = codes, Rows = rows, D = m, RowIds = x.RowIds, DocIds = x.DocIds, Positions = x.Positions, TokenIds = x.TokenIds, IsSpecial = x.IsSpecial };
     }
+
+    public void Dispose() => _device?.Dispose();
 
     void OfferProbe(ReadOnlySpan<float> row)
     {

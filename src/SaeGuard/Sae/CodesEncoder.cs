@@ -1,5 +1,6 @@
 using SaeGuard.Activations;
 using SaeGuard.Common;
+using SaeGuard.Sae.Device;
 
 namespace SaeGuard.Sae;
 
@@ -11,9 +12,14 @@ public sealed record EncodeOptions
     public int BlockRows { get; init; } = 4096;
     /// <summary>Where the SAE came from (recorded in meta.json).</summary>
     public string? SaeDir { get; init; }
+    /// <summary>
+    /// Where the encoder GEMM and the activation run: cpu (default), cuda, ilgpu-cpu or auto, as
+    /// <see cref="SaeDevice.Resolve"/> reads it; recorded as meta.json's <c>device</c>.
+    /// </summary>
+    public string Device { get; init; } = SaeDevice.CpuName;
 }
 
-public sealed record EncodeSummary(long Tokens, int D, int DSae, string Layout, int K, double MeanL0, int MaxL0, double Seconds, string OutDir);
+public sealed record EncodeSummary(long Tokens, int D, int DSae, string Layout, int K, double MeanL0, int MaxL0, double Seconds, string OutDir, string Device = SaeDevice.CpuName);
 
 /// <summary>
 /// Writes the SAE codes of every row of an activations dump as a codes dump (same layout as acts/,
@@ -33,13 +39,16 @@ public static class CodesEncoder
             throw new UserError($"The activations in '{acts.Dir}' are {acts.D} wide but the SAE expects d_in = {sae.DIn}; use the SAE trained on this model and layer.");
         if (acts.Meta.Kind == "codes") throw new UserError($"'{acts.Dir}' is already a codes dump; encode the activations dump it came from.");
         int m = sae.DSae, bytesPerValue = options.F16 ? 2 : 4;
+        var device = SaeDevice.Resolve(options.Device);
+        using var onDevice = device.IsIlgpu ? new DeviceSaeEncoder(sae, device, options.BlockRows) : null;
+        Action<ReadOnlySpan<float>, int, float[]> encode = onDevice != null ? (x, n, z) => onDevice.Encode(x, n, z) : (x, n, z) => sae.Encode(x, n, z);
         int k;
         if (sae.Arch.FixedKPerToken) k = sae.Config.K;
         else
         {
             int max = 0;
             using var bar1 = new ProgressBar("encode (sizing)", acts.NTokens, "tok");
-            foreach (var (_, _, codes, rows) in EncodedBlocks(acts, sae, options.BlockRows))
+            foreach (var (_, _, codes, rows) in EncodedBlocks(acts, sae, options.BlockRows, encode))
             {
                 for (int t = 0; t < rows; t++)
                 {
@@ -61,6 +70,7 @@ public static class CodesEncoder
                 ["sae"] = options.SaeDir != null ? Path.GetFullPath(options.SaeDir) : "",
                 ["architecture"] = sae.Config.Architecture,
                 ["d_in"] = sae.DIn.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["device"] = device.Name,
             },
         };
         using var writer = new DumpWriter(outDir, template, m, options.F16, k);
@@ -71,7 +81,7 @@ public static class CodesEncoder
         var val = new float[Math.Max(1, k) * options.BlockRows];
         using (var bar = new ProgressBar("encode", acts.NTokens, "tok"))
         {
-            foreach (var (block, r0, codes, rows) in EncodedBlocks(acts, sae, options.BlockRows))
+            foreach (var (block, r0, codes, rows) in EncodedBlocks(acts, sae, options.BlockRows, encode))
             {
                 for (int t = 0; t < rows; t++)
                 {
@@ -97,23 +107,27 @@ public static class CodesEncoder
             }
         }
         var meta = writer.Complete();
-        return new EncodeSummary(tokens, sae.DIn, m, meta.Layout, k, tokens > 0 ? (double)active / tokens : 0, maxL0, clock.Elapsed.TotalSeconds, outDir);
+        return new EncodeSummary(tokens, sae.DIn, m, meta.Layout, k, tokens > 0 ? (double)active / tokens : 0, maxL0, clock.Elapsed.TotalSeconds, outDir, device.Name);
     }
 
-    /// <summary>The k largest positive codes of a row, by decreasing value; empty slots: index −1, value 0.</summary>
+    /// <summary>
+    /// The k largest positive codes of a row, by decreasing value, equal values by increasing index
+    /// (so the row is the same whichever device encoded it); empty slots: index −1, value 0.
+    /// </summary>
     static void FillTopK(ReadOnlySpan<float> row, int k, Span<int> idx, Span<float> val)
     {
         int n = TopK.SelectTopKPositive(row, k, idx, val);
-        var keys = val[..n].ToArray();
-        var items = idx[..n].ToArray();
-        Array.Sort(keys, items, Comparer<float>.Create((a, b) => b.CompareTo(a)));
-        keys.CopyTo(val); items.CopyTo(idx);
+        var order = new (float Value, int Index)[n];
+        for (int e = 0; e < n; e++) order[e] = (val[e], idx[e]);
+        Array.Sort(order, (a, b) => a.Value != b.Value ? b.Value.CompareTo(a.Value) : a.Index.CompareTo(b.Index));
+        for (int e = 0; e < n; e++) (val[e], idx[e]) = order[e];
         idx[n..].Fill(-1);
         val[n..].Clear();
     }
 
     /// <summary>Codes of consecutive slices (block, first row, codes, rows) of the dump, read through reused buffers.</summary>
-    static IEnumerable<(RowBlock Block, int Row0, float[] Codes, int Rows)> EncodedBlocks(ActivationDump acts, SaeModel sae, int blockRows)
+    static IEnumerable<(RowBlock Block, int Row0, float[] Codes, int Rows)> EncodedBlocks(ActivationDump acts, SaeModel sae, int blockRows,
+        Action<ReadOnlySpan<float>, int, float[]> encode)
     {
         var codes = new float[(long)blockRows * sae.DSae];
         int d = acts.D;
@@ -126,7 +140,7 @@ public static class CodesEncoder
                     for (int t = 0; t < n; t++)
                         if (!Training.TrainData.AllFinite(x.Slice(t * d, d)))
                             throw new UserError($"'{acts.Dir}', dump row {block.RowIds[r0 + t]} holds NaN or Inf; cannot encode it.");
-                sae.Encode(x, n, codes);
+                encode(x, n, codes);
                 yield return (block, r0, codes, n);
             }
     }

@@ -51,7 +51,7 @@ public sealed class SaeModel
     public void InvalidateCaches() => _encBias = null;
 
     /// <summary>b_enc − b_dec·W_enc (when b_dec is applied to the input), so pre = x·W_enc + this.</summary>
-    float[] EncoderBias()
+    internal float[] EncoderBias()
     {
         var cached = _encBias;
         if (cached != null) return cached;

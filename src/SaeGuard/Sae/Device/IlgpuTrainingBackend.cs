@@ -15,7 +15,7 @@ namespace SaeGuard.Sae.Device;
 public enum DeviceGemm { Tiled, CuBlas }
 
 /// <summary>
-/// A TopK training step resident on an ILGPU accelerator (CUDA, or the CPU accelerator in tests):
+/// A TopK or ReLU + L1 training step resident on an ILGPU accelerator (CUDA, or the CPU accelerator in tests):
 /// parameters, Adam moments, the batch and every intermediate stay on the device. Per step only the
 /// per-row sums ([rows, 5]), the column sums of x ([d]) and the dead count come back.
 /// The same operations and float formulas as <see cref="SaeStep"/> + <see cref="CpuBackend"/>;
@@ -42,6 +42,15 @@ public sealed class IlgpuTrainingBackend : ITrainingBackend
     readonly Buf _x, _pre, _encBias, _xhat, _g, _auxHat, _val, _dz, _delta, _auxVal, _auxDz, _stats, _sumX, _zeros;
     readonly IBuf _idx, _count, _auxIdx, _auxCount, _fired, _groupFires, _since, _dead, _nDead;
     readonly float[] _statsHost, _sumXHost;
+    // ReLU + L1: every positive entry (k = m), decoder norms, per-row penalty, Σ_t z per latent
+    readonly bool _relu;
+    readonly Buf _norms, _penalty, _sumZ;
+    readonly float[] _penaltyHost;
+    readonly Action<Index1D, ArrayView<float>, int, ArrayView<int>, ArrayView<float>, ArrayView<int>> _positive;
+    readonly Action<Index1D, ArrayView<float>, int, ArrayView<float>> _rowNorms;
+    readonly Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, ArrayView<float>, float, ArrayView<float>, ArrayView<float>> _reluDeltas;
+    readonly Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, ArrayView<float>> _sumZK;
+    readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, ArrayView<float>> _penaltyGrad;
 
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _gemm;
     readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _addBias;
@@ -62,9 +71,10 @@ public sealed class IlgpuTrainingBackend : ITrainingBackend
 
     public IlgpuTrainingBackend(SaeDevice device, TrainingSae arch, SaeTrainOptions o, int d, int m, int batch, DeviceGemm gemm = DeviceGemm.Tiled)
     {
-        if (arch is not TopKTrainingSae)
-            throw new UserError($"--device {device.Name}: only --arch {SaeArchitectures.TopK.Name} trains on a device so far (got {arch.Name}); use --device cpu.");
-        _device = device; _o = o; _d = d; _m = m; _k = o.K; _batch = batch;
+        _relu = arch is ReluTrainingSae;
+        if (arch is not TopKTrainingSae && !_relu)
+            throw new UserError($"--device {device.Name}: only --arch {SaeArchitectures.TopK.Name} and {SaeArchitectures.Relu.Name} train on a device so far (got {arch.Name}); use --device cpu.");
+        _device = device; _o = o; _d = d; _m = m; _k = _relu ? m : o.K; _batch = batch;
         _kAuxMax = o.AuxK > 0 ? o.AuxK : Math.Max(1, d / 2);
         (_context, _acc) = device.Open();
         var a = _acc;
@@ -78,13 +88,14 @@ public sealed class IlgpuTrainingBackend : ITrainingBackend
         _x = F((long)batch * d); _pre = F((long)batch * m); _encBias = F(m); _xhat = F((long)batch * d); _g = F(2L * batch * d);
         _auxHat = F((long)batch * d); _zeros = F(d);
         _idx = I((long)batch * _k); _val = F((long)batch * _k); _count = I(batch); _dz = F((long)batch * _k); _delta = F((long)batch * _k);
-        int kAuxCap = Math.Min(_kAuxMax, m);
+        int kAuxCap = _relu ? 1 : Math.Min(_kAuxMax, m);
         _auxIdx = I((long)batch * kAuxCap); _auxVal = F((long)batch * kAuxCap); _auxCount = I(batch); _auxDz = F((long)batch * kAuxCap);
         _stats = F((long)batch * StepKernels.RowStats); _sumX = F(d);
         _fired = I(m); _groupFires = I(m); _since = I(m); _dead = I(m); _nDead = I(1);
         _zeros.MemSetToZero(); _fired.MemSetToZero(); _groupFires.MemSetToZero();
         _statsHost = new float[batch * StepKernels.RowStats]; _sumXHost = new float[d];
         _host = new float[batch * d];
+        _norms = F(m); _penalty = F(batch); _sumZ = F(m); _penaltyHost = new float[batch];
 
         _gemm = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(GemmKernel.Run);
         _addBias = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(GemmKernel.AddBias);
@@ -102,6 +113,11 @@ public sealed class IlgpuTrainingBackend : ITrainingBackend
         _updateTracker = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, int, long, ArrayView<int>, ArrayView<int>>(StepKernels.UpdateTracker);
         _adamK = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float, float>(AdamKernels.Adam);
         _adamRows = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float, float, float, float>(AdamKernels.AdamUnitRows);
+        _positive = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<int>, ArrayView<float>, ArrayView<int>>(ReluKernels.PositiveRows);
+        _rowNorms = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<float>>(ReluKernels.RowNorms);
+        _reluDeltas = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, ArrayView<float>, float, ArrayView<float>, ArrayView<float>>(ReluKernels.Deltas);
+        _sumZK = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, ArrayView<float>>(ReluKernels.SumZ);
+        _penaltyGrad = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, ArrayView<float>>(ReluKernels.PenaltyGradient);
         if (gemm == DeviceGemm.CuBlas)
         {
             if (a is not CudaAccelerator cuda) throw new UserError($"cuBLAS needs a CUDA device, this is {device.Name}.");
@@ -149,7 +165,12 @@ public sealed class IlgpuTrainingBackend : ITrainingBackend
         _acc.Synchronize();
         Add("gemm", t0);
         long t1 = Stopwatch.GetTimestamp();
-        _topk(rows, _pre.View, m, k, _dead.View, 0, _idx.View, _val.View, _count.View);
+        if (_relu)
+        {
+            _rowNorms(m, wDec.View, d, _norms.View);
+            _positive(rows, _pre.View, m, _idx.View, _val.View, _count.View);
+        }
+        else _topk(rows, _pre.View, m, k, _dead.View, 0, _idx.View, _val.View, _count.View);
         _markFired(rows * k, _idx.View, _val.View, _count.View, k, _fired.View, _groupFires.View);
         _nDead.MemSetToZero();
         _updateTracker(m, _fired.View, _since.View, rows, _deadAfter, _dead.View, _nDead.View);
@@ -163,7 +184,7 @@ public sealed class IlgpuTrainingBackend : ITrainingBackend
         int nDead = nDeadHost[0];
 
         // AuxK over the dead latents
-        bool aux = nDead > 0 && _o.AuxCoefficient > 0;
+        bool aux = !_relu && nDead > 0 && _o.AuxCoefficient > 0;
         int kAux = Math.Min(_kAuxMax, nDead);
         double auxScale = 0;
         if (aux)
@@ -175,13 +196,20 @@ public sealed class IlgpuTrainingBackend : ITrainingBackend
             _auxResidual(rows, _x.View, _xhat.View, _auxHat.View, _g.View, rows, d, c * twoOverB, _stats.View);
             _dots(rows * kAux, _auxIdx.View, _auxCount.View, kAux, _g.View, rows, wDec.View, d, _auxDz.View);
         }
-        _deltaK(rows * k, _val.View, _dz.View, _delta.View);
+        if (_relu) _reluDeltas(rows, _idx.View, _val.View, _dz.View, _count.View, k, _norms.View, (float)(sparsityCoef / rows), _delta.View, _penalty.View);
+        else _deltaK(rows * k, _val.View, _dz.View, _delta.View);
 
         // gradients
         foreach (var g in _grad) g.MemSetToZero();
         Scatter(rows, k, _idx, _val, _delta, _count, 0);
         if (aux) Scatter(rows, kAux, _auxIdx, _auxVal, _auxDz, _auxCount, rows);
         _bdecGrad(d, _g.View, rows, _grad[1].View, wEncT.View, m, d, _grad[3].View);
+        if (_relu)
+        {
+            _sumZ.MemSetToZero();
+            _sumZK(rows * k, _idx.View, _val.View, _count.View, k, _sumZ.View);
+            _penaltyGrad(m * d, _sumZ.View, _norms.View, wDec.View, d, (float)(sparsityCoef / rows), _grad[2].View);
+        }
 
         // Adam (the decoder with its unit-norm projection)
         _adam!.Step++;
@@ -209,7 +237,14 @@ public sealed class IlgpuTrainingBackend : ITrainingBackend
         }
         for (int i = 0; i < d; i++) st.SumX[i] = _sumXHost[i];
         st.AuxLoss = aux ? auxScale * auxSum / rows : 0;
-        st.Loss = st.Sse / rows + st.AuxLoss;
+        if (_relu)
+        {
+            _penalty.View.BaseView.SubView(0, rows).CopyToCPU(_penaltyHost.AsSpan(0, rows));
+            double pen = 0;
+            for (int t = 0; t < rows; t++) pen += _penaltyHost[t];
+            st.SparsityLoss = sparsityCoef * pen / rows;
+        }
+        st.Loss = st.Sse / rows + st.AuxLoss + st.SparsityLoss;
         return st;
     }
 
@@ -228,11 +263,13 @@ public sealed class IlgpuTrainingBackend : ITrainingBackend
 
     void Scatter(int rows, int k, IBuf idx, Buf val, Buf delta, IBuf count, int gRow0)
     {
-        int block = (int)Math.Max(1, Math.Min(rows, (1L << 30) / Math.Max(1L, (long)k * _d)));
-        for (int r = 0; r < rows; r += block)
+        // launches of at most 65,535 entries (the grid's Y limit; batch 4096 × k 32 is twice that) and 2³⁰ threads
+        int total = rows * k;
+        int chunk = (int)Math.Max(1, Math.Min(SparseKernels.MaxEntriesPerLaunch, (1L << 30) / Math.Max(1, _d)));
+        for (int p0 = 0; p0 < total; p0 += chunk)
         {
-            int n = Math.Min(block, rows - r);
-            _scatter(new Index2D(_d, n * k), r, k, idx.View, val.View, delta.View, count.View, _g.View, gRow0, _x.View, _param[3].View,
+            int n = Math.Min(chunk, total - p0);
+            _scatter(new Index2D(_d, n), p0, k, idx.View, val.View, delta.View, count.View, _g.View, gRow0, _x.View, _param[3].View,
                 _grad[2].View, _grad[0].View, _grad[1].View, _d);
         }
     }
@@ -273,7 +310,7 @@ public sealed class IlgpuTrainingBackend : ITrainingBackend
     {
         _blas?.Dispose();
         foreach (var b in _param.Concat(_grad).Concat(_m1).Concat(_m2)) b.Dispose();
-        foreach (var b in new[] { _x, _pre, _encBias, _xhat, _g, _auxHat, _val, _dz, _delta, _auxVal, _auxDz, _stats, _sumX, _zeros }) b.Dispose();
+        foreach (var b in new[] { _x, _pre, _encBias, _xhat, _g, _auxHat, _val, _dz, _delta, _auxVal, _auxDz, _stats, _sumX, _zeros, _norms, _penalty, _sumZ }) b.Dispose();
         foreach (var b in new[] { _idx, _count, _auxIdx, _auxCount, _fired, _groupFires, _since, _dead, _nDead }) b.Dispose();
         _acc.Dispose();
         _context.Dispose();

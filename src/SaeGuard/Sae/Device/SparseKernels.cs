@@ -8,6 +8,9 @@ namespace SaeGuard.Sae.Device;
 /// </summary>
 public static class SparseKernels
 {
+    /// <summary>Entries one <see cref="Scatter"/> launch may cover (CUDA's and ILGPU-CPU's grid Y limit).</summary>
+    public const int MaxEntriesPerLaunch = 65535;
+
     /// <summary>y[t, i] = bias[i]·useBias + Σ_e val[t,e]·W[idx[t,e], i]; g runs over rows·d.</summary>
     public static void Decode(Index1D g, ArrayView<int> idx, ArrayView<float> val, ArrayView<int> count, int k,
         ArrayView<float> w, int d, ArrayView<float> bias, int useBias, ArrayView<float> y)
@@ -32,17 +35,18 @@ public static class SparseKernels
     }
 
     /// <summary>
-    /// Adds the entries of rows [row0, row0 + rows) to the latent gradients: ∂W_dec,j += val·G[gRow0 + t],
-    /// ∂W_enc,j += δ·(x_t − b_dec), ∂b_enc,j += δ. g.X runs over d, g.Y over the block's entries.
+    /// Adds entries [entry0, entry0 + g.Y extent) of the padded layout (entry = row·k + slot) to the latent
+    /// gradients: ∂W_dec,j += val·G[gRow0 + t], ∂W_enc,j += δ·(x_t − b_dec), ∂b_enc,j += δ. g.X runs over d,
+    /// g.Y over the launch's entries (at most <see cref="MaxEntriesPerLaunch"/>: a grid's Y extent is 65,535).
     /// </summary>
-    public static void Scatter(Index2D g, int row0, int k, ArrayView<int> idx, ArrayView<float> val, ArrayView<float> delta,
+    public static void Scatter(Index2D g, int entry0, int k, ArrayView<int> idx, ArrayView<float> val, ArrayView<float> delta,
         ArrayView<int> count, ArrayView<float> grad, int gRow0, ArrayView<float> x, ArrayView<float> bDec,
         ArrayView<float> gWDec, ArrayView<float> gWEncT, ArrayView<float> gBEnc, int d)
     {
-        int i = g.X, le = g.Y;
-        int tl = le / k, e = le - tl * k, t = row0 + tl;
+        int i = g.X, p = entry0 + g.Y;
+        int t = p / k, e = p - t * k;
         if (e >= count[t]) return;
-        int p = t * k + e, j = idx[p];
+        int j = idx[p];
         float v = val[p];
         if (v != 0f) Atomic.Add(ref gWDec[j * d + i], v * grad[(gRow0 + t) * d + i]);
         float dl = delta[p];
