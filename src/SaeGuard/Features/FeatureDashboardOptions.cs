@@ -15,7 +15,7 @@ public sealed record FeatureDashboardOptions
     public int ContextTokens { get; init; } = 12;
     /// <summary>Nearest features by decoder cosine (0: skip the O(d_sae²·d_in) search).</summary>
     public int Neighbours { get; init; } = 6;
-    /// <summary>Pseudo-tokens of the specificity prior (<see cref="Specificity"/>), spread over its 2×2 table as independence predicts.</summary>
+    /// <summary>Pseudo-tokens of the specificity prior (<see cref="Analysis.CategorySpecificity"/>, tokens as units), spread over its 2×2 table as independence predicts.</summary>
     public double Prior { get; init; } = 10;
     public int Seed { get; init; }
     /// <summary>Rows encoded per block.</summary>

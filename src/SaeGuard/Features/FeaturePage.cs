@@ -34,7 +34,7 @@ public sealed record GroupStat
     public double FiringRate { get; init; }
     /// <summary>Mean of the positive values in the group (0 when it never fires there).</summary>
     public double MeanActive { get; init; }
-    /// <summary><see cref="Specificity"/> log-odds ratio of firing in the group versus outside it.</summary>
+    /// <summary><see cref="Analysis.CategorySpecificity"/> log-odds ratio of firing in the group versus outside it.</summary>
     public double Specificity { get; init; }
     public double SpecificityLow { get; init; }
     public double SpecificityHigh { get; init; }

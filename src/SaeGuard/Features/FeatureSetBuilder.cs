@@ -100,7 +100,8 @@ public static class FeatureSetBuilder
         names.Select((g, i) =>
         {
             long f = fires[i * m + j], t = tokens[i];
-            var (lor, lo, hi) = Specificity.Of(f, t, allFires - f, allTokens - t, prior);
+            var sp = CategorySpecificity.Score(f, t, allFires - f, allTokens - t, prior);
+            var (lor, lo, hi) = (sp.LogOdds, sp.Lower, sp.Upper);
             return new GroupStat
             {
                 Group = g, Tokens = t, Fires = f, FiringRate = t == 0 ? 0 : (double)f / t, MeanActive = f == 0 ? 0 : sums[i * m + j] / f,

@@ -96,13 +96,11 @@ public sealed record FeatureCatalog
             return new TokenContext(h.Prompt, ids[start..end].Select(tokenText).ToList(), h.Position - start, h.Value);
         }).ToList();
 
-    /// <summary>Up to four distinct cleaned tokens, strongest first.</summary>
-    public static string LabelOf(IEnumerable<string> tokens) =>
-        string.Join(", ", tokens.Select(Clean).Where(t => t.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).Take(4));
+    /// <summary>Up to four distinct cleaned tokens, strongest first (the analysis report's labels, <see cref="Analysis.FeatureLabels"/>).</summary>
+    public static string LabelOf(IEnumerable<string> tokens) => Analysis.FeatureLabels.LabelOf(tokens);
 
     /// <summary>A token's text without WordPiece/SentencePiece/BPE word markers.</summary>
-    public static string Clean(string token) =>
-        token.StartsWith("##") ? token[2..] : token.Replace('▁', ' ').Replace('Ġ', ' ').Trim();
+    public static string Clean(string token) => Analysis.FeatureLabels.Clean(token);
 
     static string Clip(string s, int n) => s.Length <= n ? s : s[..n] + "…";
 }

@@ -16,12 +16,13 @@ public class CategoryAnalysisTests
     [Fact]
     public void Specificity_matches_the_hand_computed_log_odds_and_interval()
     {
-        // a = 10 of n = 20 inside, b = 5 of N = 80 outside, α = 0.5:
-        // LOR = ln(10.5/10.5) − ln(5.5/75.5) = 2.6193845640…, SE = √(1/10.5 + 1/10.5 + 1/5.5 + 1/75.5) = 0.6209181954…
+        // a = 10 of n = 20 inside, b = 5 of N = 80 outside, α = 2 spread as independence predicts:
+        // p̂ = 15.5/101, s = 0.2 → A = 10.0613861…, B = 10.3386138…, C = 5.2455445…, D = 76.3544554…
+        // LOR = ln(A·D/(B·C)) = 2.6508264636…, SE = √(1/A + 1/B + 1/C + 1/D)
         var s = CategorySpecificity.Score(10, 20, 5, 80);
-        Assert.Equal(2.6193845640165536, s.LogOdds, 12);
-        Assert.Equal(1.4024072636425016, s.Lower, 12);
-        Assert.Equal(3.8363618643906054, s.Upper, 12);
+        Assert.Equal(2.6508264636893517, s.LogOdds, 12);
+        Assert.Equal(1.4114697141756507, s.Lower, 12);
+        Assert.Equal(3.890183213203053, s.Upper, 12);
         Assert.Equal(0.5, s.RateIn);
         Assert.Equal(0.0625, s.RateOut);
         // the same rate inside and outside → 0 (the prior shifts both cells alike only at rate ½); swapping sides negates
@@ -29,6 +30,8 @@ public class CategoryAnalysisTests
         Assert.Equal(-s.LogOdds, CategorySpecificity.Score(5, 80, 10, 20).LogOdds, 12);
         Assert.Throws<ArgumentOutOfRangeException>(() => CategorySpecificity.Score(21, 20, 0, 5));
         Assert.Throws<ArgumentOutOfRangeException>(() => CategorySpecificity.Score(1, 20, 0, 5, prior: 0));
+        // a feature that never fires is "no more likely here than elsewhere", even in a small category
+        Assert.Equal(0, CategorySpecificity.Score(0, 20, 0, 80).LogOdds, 12);
     }
 
     static readonly string[] Cats = { "cybercrime", "fraud", "hate", "self-harm", "violence", "weapons" };
@@ -101,8 +104,10 @@ public class CategoryAnalysisTests
                 long a = firedDocs.Count(d => d % Cats.Length == q), b = firedDocs.Count - a;
                 long n = DocsPerCategory, nOut = docs - DocsPerCategory;
                 Assert.Equal(a, f.FiredDocuments);
-                double lor = Math.Log((a + 0.5) / (n - a + 0.5)) - Math.Log((b + 0.5) / (nOut - b + 0.5));
-                double se = Math.Sqrt(1 / (a + 0.5) + 1 / (n - a + 0.5) + 1 / (b + 0.5) + 1 / (nOut - b + 0.5));
+                double t = n + nOut, p = (a + b + 0.5) / (t + 1), sh = n / t;
+                double ca = a + 2 * p * sh, cb = n - a + 2 * (1 - p) * sh, cc = b + 2 * p * (1 - sh), cd = nOut - b + 2 * (1 - p) * (1 - sh);
+                double lor = Math.Log(ca * cd / (cb * cc));
+                double se = Math.Sqrt(1 / ca + 1 / cb + 1 / cc + 1 / cd);
                 Assert.Equal(lor, f.Score.LogOdds, 12);
                 Assert.Equal(lor - 1.959963984540054 * se, f.Score.Lower, 12);
                 Assert.Equal(lor + 1.959963984540054 * se, f.Score.Upper, 12);
