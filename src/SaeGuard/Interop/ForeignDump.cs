@@ -87,7 +87,7 @@ public sealed class ForeignDump
     {
         if (!Directory.Exists(dir)) return false;
         var meta = Path.Combine(dir, "meta.json");
-        if (File.Exists(meta) && File.ReadAllText(meta).Contains("\"shards\"")) return false;
+        if (File.Exists(meta) && new FileInfo(meta).Length <= Data.Formats.JsonBudget.MaxConfigBytes && File.ReadAllText(meta).Contains("\"shards\"")) return false;
         return FindChunks(dir).Count > 0;
     }
 
@@ -102,8 +102,7 @@ public sealed class ForeignDump
         var metaPath = Path.Combine(dir, "meta.json");
         if (File.Exists(metaPath))
         {
-            try { meta = JsonNode.Parse(File.ReadAllText(metaPath)); }
-            catch (JsonException e) { throw new UserError($"'{metaPath}' is not valid JSON: {e.Message}"); }
+            meta = Data.Formats.JsonBudget.ParseFile(metaPath);
         }
         var chunks = files.Select(f => Describe(f, options.TensorKey)).ToList();
         var guess = options.Orientation is { } forced
