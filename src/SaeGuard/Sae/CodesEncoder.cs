@@ -11,6 +11,8 @@ public sealed record EncodeOptions
     public int BlockRows { get; init; } = 4096;
     /// <summary>Where the SAE came from (recorded in meta.json).</summary>
     public string? SaeDir { get; init; }
+    /// <summary>Bytes per output shard file: a shard is buffered whole before it is written, so this bounds encode's memory.</summary>
+    public long MaxShardBytes { get; init; } = 64L << 20;
 }
 
 public sealed record EncodeSummary(long Tokens, int D, int DSae, string Layout, int K, double MeanL0, int MaxL0, double Seconds, string OutDir);
@@ -63,7 +65,7 @@ public static class CodesEncoder
                 ["d_in"] = sae.DIn.ToString(System.Globalization.CultureInfo.InvariantCulture),
             },
         };
-        using var writer = new DumpWriter(outDir, template, m, options.F16, k);
+        using var writer = new DumpWriter(outDir, template, m, options.F16, k, options.MaxShardBytes);
         writer.CopyDocsFrom(acts.Dir);
         long tokens = 0, active = 0;
         int maxL0 = 0;
