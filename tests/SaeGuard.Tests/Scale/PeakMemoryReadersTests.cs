@@ -53,7 +53,7 @@ public class PeakMemoryReadersTests
         using var tmp = new TempDir();
         long Train(int docs, string name)
         {
-            var (c, e, kb) = CliProcess.RunMeasured(tmp[name + ".rss"], null, "train", "--model", "minilm", "--input", TestPaths.SharedData("wikitext", "wiki.test.raw"),
+            var (c, e, kb) = CliProcess.RunMeasured(tmp[name + ".rss"], "train", "--model", "minilm", "--input", TestPaths.SharedData("wikitext", "wiki.test.raw"),
                 "--max-docs", docs.ToString(), "--max-length", "32", "--layer", "1", "--buffer-batches", "4", "--batch", "256",
                 "--expansion", "2", "--k", "8", "--tokens", "0", "--out", tmp[name]);
             Assert.True(c == 0, e);
