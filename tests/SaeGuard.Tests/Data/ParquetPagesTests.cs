@@ -50,4 +50,28 @@ public class ParquetPagesTests
         Assert.Contains("bad.parquet", e.Message);
         Assert.Contains("row group 0, column 0: the page header at byte 4 is malformed (a map", e.Message);
     }
+
+    /// <summary>
+    /// A fuzz mutant (case 9713, seed 1) on which Parquet.Net 6.1 loops although footer and page
+    /// headers are well formed: refused by the read budget (0.5 s for a small file) within 1 s.
+    /// </summary>
+    [Fact]
+    public void A_mutant_the_library_loops_on_is_refused_within_a_second()
+    {
+        using var tmp = new TempDir();
+        var path = tmp["loop.parquet"];
+        File.WriteAllBytes(path, Convert.FromBase64String(File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "tests", "SaeGuard.Tests", "Data", "parquet_loop_fuzz_case_9713.b64")).Trim()));
+        CorpusReader.Read(WarmFile(tmp), new CorpusReadOptions { Format = "parquet" }).ToList(); // compile the library first
+        var sw = Stopwatch.StartNew();
+        var e = Assert.Throws<UserError>(() => CorpusReader.Read(path, new CorpusReadOptions { Format = "parquet" }).ToList());
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(1), $"took {sw.Elapsed}");
+        Assert.Contains("loop.parquet", e.Message);
+    }
+
+    static string WarmFile(TempDir tmp)
+    {
+        var p = tmp["warm.parquet"];
+        Write(p).GetAwaiter().GetResult();
+        return p;
+    }
 }
