@@ -11,6 +11,7 @@ namespace SaeGuard.Bench;
 /// Feature statistics on a 13,676 × 20,480 f32 codes matrix (1.1 GB, ≈58% positive, the seed's
 /// shape) vs the numpy peer ../shared/bench/numpy_feature_stats.py on the same matrix.
 /// args: [work dir (default /tmp/saeguard-bench-analyze)] [--rows N] [--width W] [--no-peer]
+/// [--formats: also time the matrix as one .pt, .npz (stored, deflated) and safetensors chunk]
 /// </summary>
 public sealed class AnalyzeBenchmark : IBenchmark
 {
@@ -29,8 +30,16 @@ public sealed class AnalyzeBenchmark : IBenchmark
         if (!File.Exists(npy))
         {
             Directory.CreateDirectory(npyDir);
-            Console.WriteLine($"making {npy} with the peer's generator (seed 0)…");
-            Python(peerScript, $"--make {rows} {width} {npy}");
+            if (peer)
+            {
+                Console.WriteLine($"making {npy} with the peer's generator (seed 0)…");
+                Python(peerScript, $"--make {rows} {width} {npy}");
+            }
+            else
+            {
+                Console.WriteLine($"making {npy} (C# generator, seed 0; --no-peer)…");
+                ForeignFormatChunks.MakeNpy(npy, rows, width);
+            }
         }
         var dumpDir = Path.Combine(work, $"dump_{rows}x{width}");
         if (!File.Exists(Path.Combine(dumpDir, "meta.json"))) ConvertToDump(npyDir, dumpDir, width);
@@ -61,7 +70,10 @@ public sealed class AnalyzeBenchmark : IBenchmark
             Console.WriteLine($"in memory: statistics in {sw.Elapsed.TotalSeconds:F2} s wall, {Cpu() - cpu:F2} s CPU (pass 1: {p1:F2} s wall, {c1:F2} s CPU; {st.Passes} passes)");
         }
         GC.Collect();
-        foreach (var (label, dir) in new[] { ("saeguard dump (safetensors shards)", dumpDir), ("foreign .npy chunk", npyDir) })
+        var inputs = new List<(string Label, string Dir)> { ("saeguard dump (safetensors shards)", dumpDir), ("foreign .npy chunk", npyDir) };
+        if (args.Contains("--formats")) inputs.AddRange(ForeignFormatChunks.Make(npy, work, rows, width));
+        double nativeSecs = 0;
+        foreach (var (label, dir) in inputs)
         {
             var input = AnalysisInput.Open(dir);
             // warm the page cache the way the peer's np.load does, then time the analysis
@@ -70,9 +82,10 @@ public sealed class AnalyzeBenchmark : IBenchmark
             var cpu = Cpu();
             var stats = FeatureAnalyzer.Run(input.Width, () => input.Blocks(BlockRows(width)), input.Replayable, new AnalysisOptions { SampleTokens = 0 });
             double statsSecs = sw.Elapsed.TotalSeconds;
-            Console.WriteLine($"{label}: statistics in {statsSecs:F2} s wall, {Cpu() - cpu:F2} s CPU ({stats.Passes} passes, reading included) — L0 mean {stats.L0.Mean:F3}, median {stats.L0.Median}, p95 {stats.L0.P95}, p99 {stats.L0.P99}, "
+            if (nativeSecs == 0) nativeSecs = statsSecs;
+            Console.WriteLine($"{label}: statistics in {statsSecs:F2} s wall ({statsSecs / nativeSecs:F2}× the SaeGuard dump), {Cpu() - cpu:F2} s CPU ({stats.Passes} passes, reading included) — L0 mean {stats.L0.Mean:F3}, median {stats.L0.Median}, p95 {stats.L0.P95}, p99 {stats.L0.P99}, "
                 + $"p50 {stats.Values.P50:G9}, p95 {stats.Values.P95:G9}, p99 {stats.Values.P99:G9}, frac>0.1 {stats.EpsTable[4].FracAbove:F6}");
-            if (label.StartsWith("saeguard"))
+            if (label.StartsWith("saeguard") && !args.Contains("--stats-only"))
             {
                 sw.Restart();
                 var result = AnalysisRunner.Run(AnalysisInput.Open(dir), new AnalysisOptions(), PcaMode.Centre);

@@ -21,8 +21,9 @@ static class EncodeCommand
         };
         var json = CommonOptions.Json();
         var force = CommonOptions.Force(); var nonfinite = CommonOptions.NonFinite();
+        var shardMb = new Option<int>("--max-shard-mb") { Description = "Size of each safetensors file of the codes dump, in MB (a shard is held in memory until written).", DefaultValueFactory = _ => 64 };
         var cmd = new Command("encode", "Encode an activations dump with an SAE into a codes dump (same folder layout, sparse top-k rows).")
-        { acts, sae, output, dtype, device, json, force, nonfinite };
+        { acts, sae, output, dtype, device, json, force, nonfinite, shardMb };
         cmd.SetAction(p => CliRunner.Run(() =>
         {
             var dt = p.GetValue(dtype)!;
@@ -30,10 +31,11 @@ static class EncodeCommand
             var dev = SaeDevice.Resolve(p.GetValue(device)).Name;
             OutputPolicy.Folder(p.GetValue(output)!, "codes", p.GetValue(force), p.GetValue(acts), p.GetValue(sae));
             NonFiniteRows.Use(p.GetValue(nonfinite));
+            if (p.GetValue(shardMb) <= 0) throw new UserError($"--max-shard-mb must be positive, got {p.GetValue(shardMb)}.");
             var dump = ActivationDump.Open(p.GetValue(acts)!);
             var saeDir = p.GetValue(sae)!;
             var model = SaeLensFormat.Load(saeDir);
-            var s = CodesEncoder.Encode(dump, model, p.GetValue(output)!, new EncodeOptions { F16 = dt == "f16", SaeDir = saeDir, Device = dev });
+            var s = CodesEncoder.Encode(dump, model, p.GetValue(output)!, new EncodeOptions { F16 = dt == "f16", SaeDir = saeDir, Device = dev, MaxShardBytes = (long)p.GetValue(shardMb) << 20 });
             Console.Error.WriteLine($"encode: {s.Tokens:N0} tokens, {s.D}→{s.DSae} ({model.Config.Architecture}), {s.Layout}" + (s.K > 0 ? $" k={s.K}" : "") +
                 $", mean L0 {s.MeanL0:F1} (max {s.MaxL0}) in {s.Seconds:F1}s on {s.Device} → {s.OutDir}");
             if (p.GetValue(json))

@@ -179,51 +179,38 @@ public static class CorpusReader
 
     static IEnumerable<DocRecord> ReadJsonl(string path, CorpusReadOptions o)
     {
-        using var sr = OpenText(path);
-        long row = 0;
-        string? line;
         string? textCol = o.TextColumn;
-        while ((line = sr.ReadLine()) != null)
+        foreach (var (where, item) in global::SaeGuard.Data.Formats.JsonRecords.ReadLines(path))
         {
-            row++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            JsonDocument doc;
-            try { doc = JsonDocument.Parse(line); }
-            catch (JsonException e) { throw new UserError($"'{path}', line {row}: not valid JSON ({e.Message})."); }
-            using (doc)
-            {
-                if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new UserError($"'{path}', line {row}: expected a JSON object.");
-                var rec = FromObject(doc.RootElement, path, row, o, ref textCol);
-                if (rec != null) yield return rec;
-            }
+            if (item.ValueKind != JsonValueKind.Object) throw new UserError($"'{path}', {where}: expected a JSON object.");
+            var rec = FromObject(item, path, long.Parse(where.AsSpan(5)), o, ref textCol);
+            if (rec != null) yield return rec;
         }
     }
 
     static IEnumerable<DocRecord> ReadJsonList(string path, CorpusReadOptions o)
     {
-        using var fs = File.OpenRead(path);
-        if (fs.Length == 0) throw new UserError($"'{path}' is empty.");
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(fs); }
-        catch (JsonException e) { throw new UserError($"'{path}': not valid JSON ({e.Message})."); }
-        using (doc)
+        using (var sr = OpenText(path))
         {
-            if (doc.RootElement.ValueKind != JsonValueKind.Array) throw new UserError($"'{path}': expected a JSON list of objects or strings.");
-            long row = 0;
-            string? textCol = o.TextColumn;
-            foreach (var el in doc.RootElement.EnumerateArray())
+            int c;
+            while ((c = sr.Read()) >= 0 && char.IsWhiteSpace((char)c)) { }
+            if (c < 0) throw new UserError($"'{path}' is empty.");
+            if (c != '[') throw new UserError($"'{path}': expected a JSON list of objects or strings.");
+        }
+        long row = 0;
+        string? textCol = o.TextColumn;
+        foreach (var (where, el) in global::SaeGuard.Data.Formats.JsonRecords.ReadList(path))
+        {
+            row++;
+            if (el.ValueKind == JsonValueKind.String)
             {
-                row++;
-                if (el.ValueKind == JsonValueKind.String)
-                {
-                    var s = el.GetString()!;
-                    if (!string.IsNullOrWhiteSpace(s)) yield return Make(path, row, s, null, null, o);
-                    continue;
-                }
-                if (el.ValueKind != JsonValueKind.Object) throw new UserError($"'{path}', item {row}: expected an object or a string.");
-                var rec = FromObject(el, path, row, o, ref textCol);
-                if (rec != null) yield return rec;
+                var s = el.GetString()!;
+                if (!string.IsNullOrWhiteSpace(s)) yield return Make(path, row, s, null, null, o);
+                continue;
             }
+            if (el.ValueKind != JsonValueKind.Object) throw new UserError($"'{path}', {where}: expected an object or a string.");
+            var rec = FromObject(el, path, row, o, ref textCol);
+            if (rec != null) yield return rec;
         }
     }
 

@@ -29,6 +29,9 @@ public sealed class NpyArray : ITensorData
             : ShapeMath.Gather(Data, DTypes.Size(DType), 0, Shape, ShapeMath.FortranStrides(Shape));
 }
 
+/// <summary>What a .npy header says: the layout of the <paramref name="DataBytes"/> that follow it at <paramref name="DataOffset"/>.</summary>
+public sealed record NpyHeader(DType DType, long[] Shape, bool FortranOrder, bool BigEndian, long DataOffset, long DataBytes);
+
 /// <summary>numpy dtype strings ("&lt;f4", "|b1", …) to and from <see cref="DType"/>.</summary>
 public static class NpyDTypes
 {
@@ -104,6 +107,18 @@ public static class NpyReader
         var data = GC.AllocateUninitializedArray<float>((int)(bytes / 4));
         fs.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.AsSpan()));
         return (data, shape);
+    }
+
+    /// <summary>
+    /// Reads only the header from <paramref name="s"/> (which holds exactly <paramref name="length"/>
+    /// bytes) and checks that the rest is exactly the data it promises; <paramref name="s"/> is left
+    /// at the first data byte.
+    /// </summary>
+    public static NpyHeader ReadHeader(Stream s, string where, long length, bool checkLength = true)
+    {
+        var (dtype, shape, fortran, bigEndian, headerEnd) = ReadHeader(s, where, length);
+        long bytes = checkLength ? DataLength(where, dtype, shape, length - headerEnd) : ShapeMath.ByteLength(shape, dtype, where);
+        return new NpyHeader(dtype, shape, fortran, bigEndian, headerEnd, bytes);
     }
 
     /// <summary>The dtype, shape and order from a file's header, without reading its data.</summary>

@@ -52,6 +52,32 @@ public sealed class NpzReader : IDisposable
         return _zip.ReadStreamed(e, (s, length) => NpyReader.Read(s, $"'{Path}' array '{key}'", length));
     }
 
+    /// <summary>An array's header only (a compressed member inflates just its first bytes).</summary>
+    public NpyHeader Header(string key)
+    {
+        using var s = OpenArray(key, out var h);
+        return h;
+    }
+
+    /// <summary>
+    /// An array as a stream positioned at its first data byte, with its header: the data can be
+    /// read block by block (inflating as it goes) instead of whole. Dispose the stream when done.
+    /// </summary>
+    public Stream OpenArray(string key, out NpyHeader header)
+    {
+        if (!_entries.TryGetValue(key, out var e))
+            throw new InvalidDataException($"'{Path}' has no array '{key}' (it has: {string.Join(", ", Keys)}).");
+        var s = _zip.OpenChecked(e);
+        try
+        {
+            var where = $"'{Path}' array '{key}'";
+            try { header = NpyReader.ReadHeader(s, where, e.Length); }
+            catch (EndOfStreamException) { throw new InvalidDataException($"{where}: the member ends inside its .npy header."); }
+            return s;
+        }
+        catch { s.Dispose(); throw; }
+    }
+
     public void Dispose() => _zip.Dispose();
 }
 

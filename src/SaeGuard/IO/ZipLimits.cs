@@ -111,6 +111,16 @@ public sealed class SafeZip : IDisposable
         }, Path);
     }
 
+    /// <summary>
+    /// An entry as a stream of its (inflated) bytes after the declared size passed the limits; the
+    /// reader must stop at the declared length (fewer bytes surface as an EndOfStreamException).
+    /// </summary>
+    public Stream OpenChecked(ZipArchiveEntry e)
+    {
+        _total += CheckDeclared(e);
+        return Wrap(e.Open, Path);
+    }
+
     /// <summary>Runs zip library code, turning its assorted exceptions into InvalidDataException.</summary>
     public static T Wrap<T>(Func<T> f, string path)
     {
@@ -124,4 +134,26 @@ public sealed class SafeZip : IDisposable
     }
 
     public void Dispose() => _zip.Dispose();
+}
+
+/// <summary>A read-only stream that also disposes the archive it came from.</summary>
+public sealed class OwningStream(Stream inner, IDisposable owner) : Stream
+{
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+    public override int Read(Span<byte> buffer) => inner.Read(buffer);
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) { inner.Dispose(); owner.Dispose(); }
+        base.Dispose(disposing);
+    }
 }

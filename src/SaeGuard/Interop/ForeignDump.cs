@@ -87,7 +87,7 @@ public sealed class ForeignDump
     {
         if (!Directory.Exists(dir)) return false;
         var meta = Path.Combine(dir, "meta.json");
-        if (File.Exists(meta) && File.ReadAllText(meta).Contains("\"shards\"")) return false;
+        if (File.Exists(meta) && new FileInfo(meta).Length <= Data.Formats.JsonBudget.MaxConfigBytes && File.ReadAllText(meta).Contains("\"shards\"")) return false;
         return FindChunks(dir).Count > 0;
     }
 
@@ -102,8 +102,7 @@ public sealed class ForeignDump
         var metaPath = Path.Combine(dir, "meta.json");
         if (File.Exists(metaPath))
         {
-            try { meta = JsonNode.Parse(File.ReadAllText(metaPath)); }
-            catch (JsonException e) { throw new UserError($"'{metaPath}' is not valid JSON: {e.Message}"); }
+            meta = Data.Formats.JsonBudget.ParseFile(metaPath);
         }
         var chunks = files.Select(f => Describe(f, options.TensorKey)).ToList();
         var guess = options.Orientation is { } forced
@@ -126,64 +125,65 @@ public sealed class ForeignDump
     /// <summary>Rows of each chunk, in chunk order.</summary>
     public IReadOnlyList<long> ChunkRows { get; private set; } = Array.Empty<long>();
 
-    /// <summary>The rows of one chunk as blocks; row ids count from <paramref name="row0"/>.</summary>
+    /// <summary>
+    /// The rows of one chunk as blocks; row ids count from <paramref name="row0"/>. A [tokens,
+    /// features] chunk is streamed from the file (<see cref="ForeignChunkOpener"/>), so memory is
+    /// one block; other layouts are read whole and cut.
+    /// </summary>
     public IEnumerable<RowBlock> ReadChunkBlocks(int chunk, long row0, int blockRows = 8192)
     {
-        foreach (var c in new[] { _chunks[chunk] })
-        {
-            if (StreamedNpy(c) is { } npy)
-            {
-                using (npy)
-                    foreach (var b in ReadNpyBlocks(npy, row0, blockRows)) yield return b;
-                continue;
-            }
-            var (data, rows, index) = ReadChunk(c);
-            for (int i = 0; i < rows; i += blockRows)
-            {
-                int n = Math.Min(blockRows, rows - i);
-                var block = new float[(long)n * Width];
-                Array.Copy(data, (long)i * Width, block, 0, (long)n * Width);
-                int[] Slice(int[]? src) => src == null ? new int[n] : src.AsSpan(i, n).ToArray();
-                yield return Activations.NonFiniteRows.Apply(new RowBlock
-                {
-                    Data = block, Rows = n, D = Width,
-                    RowIds = Enumerable.Range(0, n).Select(r => row0 + i + r).ToArray(),
-                    DocIds = Slice(index.GetValueOrDefault("doc")),
-                    Positions = Slice(index.GetValueOrDefault("pos")),
-                    TokenIds = Slice(index.GetValueOrDefault("tok")),
-                    IsSpecial = new bool[n],
-                }, c.File, i);
-            }
-        }
+        var c = _chunks[chunk];
+        var opened = Orientation.Orientation == DumpOrientation.TokensByFeatures ? Damaged(c.File, () => ForeignChunkOpener.TryOpen(c.File, c.Key, Width)) : null;
+        return opened != null ? StreamBlocks(c, opened, row0, blockRows) : WholeChunkBlocks(c, row0, blockRows);
     }
 
-    /// <summary>A plain [tokens, features] .npy chunk, read block by block from the file; null for anything else.</summary>
-    ForeignNpyRows? StreamedNpy(ChunkInfo c)
+    IEnumerable<RowBlock> StreamBlocks(ChunkInfo c, ForeignChunkOpener.Opened opened, long row0, int blockRows)
     {
-        if (!Path.GetExtension(c.File).Equals(".npy", StringComparison.OrdinalIgnoreCase) || Orientation.Orientation != DumpOrientation.TokensByFeatures) return null;
-        try
+        using var rows = opened.Rows;
+        for (long i = 0; i < rows.Rows; i += blockRows)
         {
-            var r = ForeignNpyRows.TryOpen(c.File);
-            if (r != null && r.Width != Width) { r.Dispose(); throw new UserError($"'{c.File}' holds [{r.Rows},{r.Width}], which does not have {Width} features."); }
-            return r;
-        }
-        catch (InvalidDataException e) { throw new UserError($"'{c.File}' is damaged: {e.Message}"); }
-    }
-
-    IEnumerable<RowBlock> ReadNpyBlocks(ForeignNpyRows npy, long row0, int blockRows)
-    {
-        for (long i = 0; i < npy.Rows; i += blockRows)
-        {
-            int n = (int)Math.Min(blockRows, npy.Rows - i);
+            int n = (int)Math.Min(blockRows, rows.Rows - i);
             var block = GC.AllocateUninitializedArray<float>(n * Width);
-            try { npy.Read(i, n, block); }
-            catch (EndOfStreamException e) { throw new UserError($"'{Dir}': a .npy chunk ended early: {e.Message}"); }
-            yield return new RowBlock
+            Damaged(c.File, () =>
             {
-                Data = block, Rows = n, D = Width, RowIds = Enumerable.Range(0, n).Select(r => row0 + i + r).ToArray(),
-                DocIds = new int[n], Positions = new int[n], TokenIds = new int[n], IsSpecial = new bool[n],
-            };
+                try { rows.ReadNext(n, block); }
+                catch (EndOfStreamException) { throw new InvalidDataException($"the data ends before row {i + n} of {rows.Rows:N0}."); }
+                return 0;
+            });
+            yield return Activations.NonFiniteRows.Apply(Block(block, n, row0 + i, opened.Index, (int)i), c.File, i);
         }
+    }
+
+    IEnumerable<RowBlock> WholeChunkBlocks(ChunkInfo c, long row0, int blockRows)
+    {
+        var (data, rows, index) = ReadChunk(c);
+        for (int i = 0; i < rows; i += blockRows)
+        {
+            int n = Math.Min(blockRows, rows - i);
+            var block = new float[(long)n * Width];
+            Array.Copy(data, (long)i * Width, block, 0, (long)n * Width);
+            yield return Activations.NonFiniteRows.Apply(Block(block, n, row0 + i, index, i), c.File, i);
+        }
+    }
+
+    RowBlock Block(float[] data, int n, long firstRowId, Dictionary<string, int[]> index, int at)
+    {
+        int[] Slice(string field) => index.TryGetValue(field, out var src) ? src.AsSpan(at, n).ToArray() : new int[n];
+        var ids = new long[n];
+        for (int r = 0; r < n; r++) ids[r] = firstRowId + r;
+        return new RowBlock
+        {
+            Data = data, Rows = n, D = Width, RowIds = ids,
+            DocIds = Slice("doc"), Positions = Slice("pos"), TokenIds = Slice("tok"), IsSpecial = new bool[n],
+        };
+    }
+
+    /// <summary>Runs a read, turning a damaged file's InvalidDataException into a UserError naming it.</summary>
+    static T Damaged<T>(string file, Func<T> read)
+    {
+        try { return read(); }
+        catch (InvalidDataException e) { throw new UserError($"'{file}' is damaged: {e.Message}"); }
+        catch (IOException e) when (e is not FileNotFoundException) { throw new UserError($"'{file}' could not be read: {e.Message}"); }
     }
 
     (float[] Data, int Rows, Dictionary<string, int[]> Index) ReadChunk(ChunkInfo c)
@@ -215,25 +215,8 @@ public sealed class ForeignDump
             throw new UserError($"'{c.File}' holds [{string.Join(",", full)}], which does not have {Width} features.");
         var index = new Dictionary<string, int[]>();
         foreach (var (name, tensor) in tensors)
-        {
-            var field = IndexField(name);
-            if (field == null || tensor.Elements() != rows) continue;
-            try { index.TryAdd(field, tensor.ToInt64().Select(v => (int)v).ToArray()); }
-            catch (InvalidDataException) { } // a float tensor with an index-like name: not an index
-        }
+            if (tensor.Elements() == rows) ForeignChunkOpener.AddIndex(index, name, tensor);
         return (data, rows, index);
-    }
-
-    static string? IndexField(string key)
-    {
-        var leaf = key.Split('.')[^1].ToLowerInvariant();
-        return leaf switch
-        {
-            "token_ids" or "token_id" or "input_ids" or "tokens" => "tok",
-            "doc_ids" or "doc_id" or "document_ids" => "doc",
-            "positions" or "position" or "pos" => "pos",
-            _ => null,
-        };
     }
 
     /// <summary>A shape as [rows, width]: leading axes of a 3-D+ tensor are flattened into rows.</summary>
@@ -280,10 +263,16 @@ public sealed class ForeignDump
                         using var r = new SafeTensorsReader(file);
                         return r.Tensors.ToDictionary(kv => kv.Key, kv => (kv.Value.DType, kv.Value.Shape));
                     }
+                case ".npz":
+                    {
+                        using var z = NpzReader.Open(file);
+                        return z.Keys.ToDictionary(k => k, k => { var h = z.Header(k); return (h.DType, h.Shape); });
+                    }
+                default:
+                    return TorchPickleReader.FlattenTensors(TorchPickleReader.LoadLazy(file)).ToDictionary(kv => kv.Key, kv => (kv.Value.DType, kv.Value.Shape));
             }
         }
         catch (InvalidDataException e) { throw new UserError($"'{file}' could not be read: {e.Message}"); }
-        return LoadTensors(file).ToDictionary(kv => kv.Key, kv => (kv.Value.DType, kv.Value.Shape));
     }
 
     static Dictionary<string, ITensorData> LoadTensors(string file)

@@ -10,11 +10,7 @@ static class JsonFiles
     public static JsonObject ReadObject(string path)
     {
         if (!File.Exists(path)) throw new UserError($"File not found: '{path}'.");
-        try
-        {
-            return JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new UserError($"'{path}' is not a JSON object.");
-        }
-        catch (JsonException e) { throw new UserError($"'{path}' is not valid JSON: {e.Message}"); }
+        return Data.Formats.JsonBudget.ParseFile(path) as JsonObject ?? throw new UserError($"'{path}' is not a JSON object.");
     }
 
     public static JsonNode? Get(JsonNode? parent, string key) =>

@@ -17,6 +17,8 @@ public sealed record EncodeOptions
     /// <see cref="SaeDevice.Resolve"/> reads it; recorded as meta.json's <c>device</c>.
     /// </summary>
     public string Device { get; init; } = SaeDevice.CpuName;
+    /// <summary>Bytes per output shard file: a shard is buffered whole before it is written, so this bounds encode's memory.</summary>
+    public long MaxShardBytes { get; init; } = 64L << 20;
 }
 
 public sealed record EncodeSummary(long Tokens, int D, int DSae, string Layout, int K, double MeanL0, int MaxL0, double Seconds, string OutDir, string Device = SaeDevice.CpuName);
@@ -73,7 +75,7 @@ public static class CodesEncoder
                 ["device"] = device.Name,
             },
         };
-        using var writer = new DumpWriter(outDir, template, m, options.F16, k);
+        using var writer = new DumpWriter(outDir, template, m, options.F16, k, options.MaxShardBytes);
         writer.CopyDocsFrom(acts.Dir);
         long tokens = 0, active = 0;
         int maxL0 = 0;

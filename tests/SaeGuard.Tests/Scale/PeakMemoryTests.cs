@@ -14,7 +14,7 @@ public class PeakMemoryTests
 {
     const double Tolerance = 0.15;
 
-    static void AssertFlat(string stage, long small, long large)
+    internal static void AssertFlat(string stage, long small, long large)
     {
         Assert.True(small > 0 && large > 0, $"{stage}: no peak RSS measured ({small}, {large} KB)");
         double growth = (double)(large - small) / small;
@@ -22,7 +22,7 @@ public class PeakMemoryTests
         Assert.True(Math.Abs(growth) < Tolerance, $"{stage}: peak RSS {small} KB at 1× vs {large} KB at 8× ({100 * growth:F1}% > {100 * Tolerance}%)");
     }
 
-    static bool HaveTime(out string why)
+    internal static bool HaveTime(out string why)
     {
         why = File.Exists("/usr/bin/time") ? "" : "/usr/bin/time is not installed (Debian package 'time', listed in .ci/apt-packages)";
         return why.Length == 0;
@@ -44,7 +44,7 @@ public class PeakMemoryTests
     }
 
     /// <summary>A dump of random sparse rows (d = 64) in files of 2,048 rows, 50 rows per document.</summary>
-    static string SyntheticDump(TempDir tmp, string name, int rows)
+    internal static string SyntheticDump(TempDir tmp, string name, int rows)
     {
         const int d = 64;
         var rng = new Random(rows);

@@ -51,52 +51,57 @@ internal static class JsonRecords
         return CorpusReader.OpenText(path);
     }
 
-    static IEnumerable<(string, JsonElement)> ReadList(string path)
+    /// <summary>The items of a JSON list, streamed, each within <see cref="JsonBudget"/> (depth, bytes).</summary>
+    public static IEnumerable<(string Where, JsonElement Item)> ReadList(string path)
     {
-        using var stream = GzipFile.OpenRead(path);
-        using var items = JsonSerializer.DeserializeAsyncEnumerable<JsonElement>(stream).ToBlockingEnumerable().GetEnumerator();
+        // the deserializer reads ahead by its buffer (≤ 1 MiB beyond a record), so that is allowed on top
+        using var stream = new RecordBudgetStream(GzipFile.OpenRead(path), JsonBudget.MaxRecordChars + (1L << 20), path);
+        using var items = JsonSerializer.DeserializeAsyncEnumerable<JsonElement>(stream, JsonBudget.SerializerOptions).ToBlockingEnumerable().GetEnumerator();
         long row = 0;
-        while (Next(items, path, row)) yield return ($"item {++row}", items.Current);
+        while (Next(items, path, row)) { stream.Mark(); yield return ($"item {++row}", items.Current); }
     }
 
     static bool Next(IEnumerator<JsonElement> items, string path, long row)
     {
         try { return items.MoveNext(); }
-        catch (JsonException e) { throw new UserError($"'{path}', item {row + 1}: not valid JSON ({e.Message})."); }
+        // the deserializer parses ahead of the item handed out, so the file's line is the exact place
+        catch (JsonException e) { throw JsonBudget.Invalid(e, path, e.LineNumber is { } l ? $"line {l + 1} (item {row + 1} or later)" : $"item {row + 1}"); }
         catch (InvalidDataException e) { throw new UserError($"{e.Message} (while reading item {row + 1})"); }
     }
 
-    static IEnumerable<(string, JsonElement)> ReadLines(string path)
+    /// <summary>The objects of a JSON-lines file, each line within <see cref="JsonBudget"/> (length, depth).</summary>
+    public static IEnumerable<(string Where, JsonElement Item)> ReadLines(string path)
     {
         using var sr = Open(path);
+        var lines = new BoundedLineReader(sr, path, JsonBudget.MaxRecordChars);
         long row = 0;
         string? line;
-        while ((line = ReadLine(sr, path, row)) != null)
+        while ((line = ReadLine(lines, path, row)) != null)
         {
             row++;
             if (string.IsNullOrWhiteSpace(line)) continue;
-            yield return ($"line {row}", ParseLine(line, sr, path, row));
+            yield return ($"line {row}", ParseLine(line, lines, path, row));
         }
     }
 
-    static string? ReadLine(StreamReader sr, string path, long row)
+    static string? ReadLine(BoundedLineReader sr, string path, long row)
     {
         try { return sr.ReadLine(); }
         catch (InvalidDataException e) { throw new UserError($"{e.Message} (after line {row})"); }
     }
 
-    static JsonElement ParseLine(string line, StreamReader sr, string path, long row)
+    static JsonElement ParseLine(string line, BoundedLineReader sr, string path, long row)
     {
         try
         {
-            using var doc = JsonDocument.Parse(line);
+            using var doc = JsonDocument.Parse(line, JsonBudget.DocumentOptions);
             return doc.RootElement.Clone();
         }
         catch (JsonException e)
         {
             // A broken last line of a .gz is usually a truncated file: reading on to the end says so.
             ReadLine(sr, path, row);
-            throw new UserError($"'{path}', line {row}: not valid JSON ({e.Message}); expected one JSON object per line or a JSON list.");
+            throw JsonBudget.Invalid(e, path, $"line {row}", "; expected one JSON object per line or a JSON list");
         }
     }
 }

@@ -31,14 +31,19 @@ public static class ParquetFooter
         fs.Position = len - 8 - footer;
         fs.ReadExactly(buf);
         if (Walk(buf) is { } why) throw Bad(path, $"the footer metadata is malformed ({why})");
+        ParquetPages.Check(fs, path, buf, len - 8 - footer);
     }
 
-    static UserError Bad(string path, string why) => new($"'{path}' is not a readable Parquet file: {why}.");
+    internal static UserError Bad(string path, string why) => new($"'{path}' is not a readable Parquet file: {why}.");
 
     /// <summary>Null when <paramref name="b"/> starts with one complete compact-protocol struct, else why not.</summary>
-    public static string? Walk(ReadOnlySpan<byte> b)
+    public static string? Walk(ReadOnlySpan<byte> b) => Walk(b, out _);
+
+    /// <summary>As <see cref="Walk(ReadOnlySpan{byte})"/>; <paramref name="consumed"/> is the struct's length in bytes.</summary>
+    public static string? Walk(ReadOnlySpan<byte> b, out int consumed)
     {
         int p = 0;
+        consumed = 0;
         // each frame: a struct (fields until stop) or a container with `remaining` elements of one type
         var frames = new Stack<(bool IsStruct, int ElemType, long Remaining)>();
         frames.Push((true, 0, 0));
@@ -90,10 +95,11 @@ public static class ParquetFooter
                 default: return $"unknown type {type}";
             }
         }
+        consumed = p;
         return null;
     }
 
-    static ulong? Varint(ReadOnlySpan<byte> b, ref int p)
+    internal static ulong? Varint(ReadOnlySpan<byte> b, ref int p)
     {
         ulong v = 0;
         for (int shift = 0; shift < 70; shift += 7)

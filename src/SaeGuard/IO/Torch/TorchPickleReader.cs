@@ -13,7 +13,30 @@ namespace SaeGuard.IO.Torch;
 /// </summary>
 public static class TorchPickleReader
 {
-    public static object? Load(string path, ReadLimits? limits = null)
+    public static object? Load(string path, ReadLimits? limits = null) => Load(path, limits, lazy: false);
+
+    /// <summary>
+    /// The tree with storages not read: shapes and dtypes are known at once, a storage's bytes are
+    /// read on first use of <see cref="TorchStorage.Data"/> or streamed by <see cref="OpenStorage"/>.
+    /// </summary>
+    public static object? LoadLazy(string path, ReadLimits? limits = null) => Load(path, limits, lazy: true);
+
+    /// <summary>
+    /// A storage of <paramref name="path"/> as a stream of exactly its bytes (inflated if the entry
+    /// is compressed), without reading it whole. Dispose it to close the archive.
+    /// </summary>
+    public static Stream OpenStorage(string path, TorchStorage storage, ReadLimits? limits = null)
+    {
+        var zip = SafeZip.Open(path, limits);
+        try
+        {
+            var e = zip.Find(storage.Entry) ?? throw new InvalidDataException($"'{path}': storage entry '{storage.Entry}' is missing.");
+            return new OwningStream(zip.OpenChecked(e), zip);
+        }
+        catch { zip.Dispose(); throw; }
+    }
+
+    static object? Load(string path, ReadLimits? limits, bool lazy)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"File not found: '{path}'.", path);
         CheckZipMagic(path);
@@ -28,7 +51,7 @@ public static class TorchPickleReader
         var byteorder = zip.Find(prefix + "byteorder");
         if (byteorder != null && byteorder.Length < 16 && Encoding.ASCII.GetString(zip.ReadAll(byteorder)).Trim() == "big")
             throw new InvalidDataException($"'{path}' was saved on a big-endian machine; only little-endian files are supported.");
-        var allow = new TorchAllowList(zip, prefix, $"'{path}'");
+        var allow = new TorchAllowList(zip, prefix, $"'{path}'", lazy ? path : null, limits);
         return RestrictedUnpickler.Load(zip.ReadAll(pkl[0]), $"'{path}'", allow);
     }
 
@@ -79,11 +102,14 @@ sealed class TorchAllowList : IPickleAllowList
 
     readonly SafeZip _zip;
     readonly string _prefix, _where;
+    readonly string? _lazyPath;
+    readonly ReadLimits? _limits;
     readonly Dictionary<string, TorchStorage> _storages = new();
 
-    public TorchAllowList(SafeZip zip, string prefix, string where)
+    /// <param name="lazyPath">When set, storages are not read now but reopened from this file on use.</param>
+    public TorchAllowList(SafeZip zip, string prefix, string where, string? lazyPath = null, ReadLimits? limits = null)
     {
-        _zip = zip; _prefix = prefix; _where = where;
+        _zip = zip; _prefix = prefix; _where = where; _lazyPath = lazyPath; _limits = limits;
     }
 
     public bool Allows(PyGlobal g) => (g.Module, g.Name) switch
@@ -155,9 +181,18 @@ sealed class TorchAllowList : IPickleAllowList
         catch (OverflowException) { throw new InvalidDataException($"{_where}: storage '{key}' size overflows."); }
         if (entry.Length != expect)
             throw new InvalidDataException($"{_where}: storage '{key}' should hold {numel:N0} {dtype} elements ({expect:N0} bytes) but its entry has {entry.Length:N0} bytes.");
-        var st = new TorchStorage { Key = key, DType = dtype, Elements = numel, Data = _zip.ReadAll(entry) };
+        _zip.CheckDeclared(entry);
+        var st = _lazyPath is { } file
+            ? new TorchStorage { Key = key, DType = dtype, Elements = numel, Entry = entry.FullName, Loader = () => ReadEntry(file, entry.FullName, _limits) }
+            : new TorchStorage { Key = key, DType = dtype, Elements = numel, Entry = entry.FullName, Data = _zip.ReadAll(entry) };
         _storages[key] = st;
         return st;
+    }
+
+    static byte[] ReadEntry(string file, string entry, ReadLimits? limits)
+    {
+        using var zip = SafeZip.Open(file, limits);
+        return zip.ReadAll(zip.Find(entry) ?? throw new InvalidDataException($"'{file}': storage entry '{entry}' is missing."));
     }
 
     long Int(object? o, string what) => o is long v && v >= 0 ? v : throw new InvalidDataException($"{_where}: tensor {what} is not a non-negative integer.");

@@ -1,12 +1,28 @@
 namespace SaeGuard.IO.Torch;
 
-/// <summary>A storage from a torch .pt archive: the bytes of entry <c>data/&lt;Key&gt;</c>.</summary>
+/// <summary>
+/// A storage from a torch .pt archive: the bytes of entry <c>data/&lt;Key&gt;</c>. Read eagerly
+/// (<see cref="Data"/> given), or on first use (<see cref="Loader"/>) when the archive was opened
+/// with <see cref="TorchPickleReader.LoadLazy"/>; then <see cref="TorchPickleReader.OpenStorage"/>
+/// streams it instead.
+/// </summary>
 public sealed class TorchStorage
 {
+    byte[]? _data;
     public required string Key { get; init; }
     public required DType DType { get; init; }
     public required long Elements { get; init; }
-    public required byte[] Data { get; init; }
+    /// <summary>The zip entry holding the bytes.</summary>
+    public string Entry { get; init; } = "";
+    /// <summary>Reads the bytes on first use of <see cref="Data"/> (lazy archives).</summary>
+    public Func<byte[]>? Loader { get; init; }
+    public byte[] Data
+    {
+        get => _data ??= (Loader ?? throw new InvalidOperationException($"storage '{Key}' has no data."))();
+        init => _data = value;
+    }
+    /// <summary>True once the bytes are in memory.</summary>
+    public bool IsLoaded => _data != null;
 }
 
 /// <summary>
