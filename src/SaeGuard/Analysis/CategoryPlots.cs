@@ -12,7 +12,7 @@ namespace SaeGuard.Analysis;
 /// </summary>
 public static class CategoryPlots
 {
-    public const string PcaFile = "08_pca_by_category.png", HeatmapFile = "09_category_top_features.png";
+    public const string PcaFile = "category_pca.png", HeatmapFile = "category_top_features.png";
     /// <summary>Features per category taken into the heat map (their union, in category order).</summary>
     public const int HeatmapPerCategory = 3;
 

@@ -72,7 +72,7 @@ public class SaeLensCfgTests
         var builtIn = SaeLensFormat.Load(Path.Combine(TestPaths.RepoRoot, "src/SaeGuard/Probes/DefaultGuard/sae"));
         Assert.Equal("0.0009237604307034014", builtIn.Config.Training["lr"]);
         Assert.Equal("false", builtIn.Config.Training["special_tokens_included"]);
-        Assert.Equal(493_568, builtIn.Config.Metadata.TrainingTokens);
+        Assert.Equal(1_329_152, builtIn.Config.Metadata.TrainingTokens); // the shipped guard's SAE (docs/GUARD.md)
     }
 
     [Theory]
