@@ -13,7 +13,7 @@ namespace SaeGuard.Bench;
 /// the machine limit (GEMM GFLOP/s ÷ 2·d·m).
 /// Debian's python3-torch calls the netlib reference BLAS unless OpenBLAS is installed; without a
 /// system-wide install, give the peer an unpacked libopenblas0-pthread with --peer-blas DIR
-/// (`apt-get download libopenblas0-pthread && dpkg -x libopenblas0-pthread_*.deb root`, DIR =
+/// (`apt-get download libopenblas0-pthread &amp;&amp; dpkg -x libopenblas0-pthread_*.deb root`, DIR =
 /// root/usr/lib/x86_64-linux-gnu/openblas-pthread); it goes into the peer's LD_LIBRARY_PATH only.
 /// </summary>
 public sealed class SaeTrainBench : IBenchmark

@@ -14,9 +14,14 @@ public sealed record DocRows(int DocId, long FirstRow, float[] Acts, int[] Token
 /// </summary>
 public static class DocumentActivations
 {
+    /// <param name="source">The model that produces each document's rows.</param>
+    /// <param name="docs">The documents, in corpus order.</param>
     /// <param name="firstDocId">Doc id (corpus index) of the first document given.</param>
     /// <param name="firstRow">Row number of its first token in the whole corpus.</param>
     /// <param name="maxTokens">Stop after this many rows counted from the corpus start (0 = no cap).</param>
+    /// <param name="sortWindow">Documents batched together by length within this many (order of the output is kept).</param>
+    /// <param name="batching">Batch sizes and threads of the forward; extract's defaults when null.</param>
+    /// <param name="keepDoc">Which doc ids to run (null = all); the others only advance the row count.</param>
     public static IEnumerable<DocRows> Stream(IActivationSource source, IEnumerable<DocRecord> docs, int firstDocId = 0, long firstRow = 0,
         long maxTokens = 0, int sortWindow = 64, ExtractOptions? batching = null, Func<int, bool>? keepDoc = null)
     {

@@ -30,7 +30,12 @@ public sealed class DumpWriter : IDisposable
 
     public string TempPath => _dir.TempPath;
 
+    /// <param name="outDir">The dump folder (written under a temporary sibling, moved in at the end).</param>
+    /// <param name="template">meta.json fields (model, layer, hook, …) the dump records.</param>
+    /// <param name="d">Row width.</param>
+    /// <param name="f16">Store values as float16 (else float32).</param>
     /// <param name="k">0 for dense rows; &gt; 0 for the sparse top-k layout (indices + values per row).</param>
+    /// <param name="maxShardBytes">Bytes per shard file (a shard is buffered whole before it is written).</param>
     public DumpWriter(string outDir, DumpMeta template, int d, bool f16 = true, int k = 0, long maxShardBytes = 64L << 20)
     {
         _dir = new AtomicDirectory(outDir);

@@ -55,6 +55,8 @@ public static class NonFiniteRows
     /// Checks a block read from <paramref name="shard"/>: throws naming shard, row and column
     /// (mode error), or returns the block without its non-finite rows (mode skip).
     /// </summary>
+    /// <param name="b">The block as read.</param>
+    /// <param name="shard">The shard file it came from (for the message).</param>
     /// <param name="shardRow0">Row of the shard where the block starts (for the message).</param>
     public static RowBlock Apply(RowBlock b, string shard, long shardRow0 = 0)
     {

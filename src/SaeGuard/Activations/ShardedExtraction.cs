@@ -15,8 +15,12 @@ public sealed record ShardedExtractSummary(ExtractSummary Extract, ShardPlan Pla
 /// </summary>
 public static class ShardedExtraction
 {
+    /// <param name="source">The model that produces the rows.</param>
     /// <param name="corpus">Opens the corpus afresh (it is read twice: to plan, then to extract).</param>
+    /// <param name="outDir">The shard's dump folder.</param>
+    /// <param name="shard">Which shard of how many (null = the whole corpus).</param>
     /// <param name="job">Fingerprint of inputs, model and options (see <see cref="JobKey"/>).</param>
+    /// <param name="options">Batching, threads and limits of the extraction.</param>
     public static ShardedExtractSummary Run(IActivationSource source, Func<IEnumerable<DocRecord>> corpus, string outDir,
         ShardSpec? shard, string job, ExtractOptions? options = null)
     {

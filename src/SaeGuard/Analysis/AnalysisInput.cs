@@ -76,6 +76,10 @@ public sealed class AnalysisInput
         catch (System.Text.Json.JsonException) { return false; }
     }
 
+    /// <param name="dumpDir">A SaeGuard dump (activations or codes) or a folder of foreign chunks.</param>
+    /// <param name="saeDir">An SAE folder: the dump is then activations, encoded on the fly (null: the dump is codes).</param>
+    /// <param name="includeSpecial">Keep special and chat-template tokens (left out by default).</param>
+    /// <param name="seed">Seed of the token sample.</param>
     /// <param name="device">With an SAE: where it encodes (cpu | cuda | ilgpu-cpu | auto; null = cpu).</param>
     public static AnalysisInput Open(string dumpDir, string? saeDir = null, bool includeSpecial = false, int seed = 0, string? device = null)
     {

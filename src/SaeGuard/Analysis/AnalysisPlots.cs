@@ -16,6 +16,10 @@ public static class AnalysisPlots
     };
 
     /// <summary>Renders all seven; returns (file name, PNG bytes, caption) in order.</summary>
+    /// <param name="s">The feature statistics.</param>
+    /// <param name="pca">The PCA of the token sample (null: plot 07 says why it is missing).</param>
+    /// <param name="docGroup">Group (label) of a document id, colouring plot 07 (null: ungrouped).</param>
+    /// <param name="groupKind">What the groups are, for the legend title ("label", "category").</param>
     /// <param name="labels">Feature labels from top tokens, shown beside the ids in plots 03–05 (null: ids only).</param>
     public static List<(string File, byte[] Png, string Caption)> Render(FeatureStats s, PcaResult? pca, Func<int, string?> docGroup, string groupKind, IReadOnlyList<string>? labels = null)
     {
@@ -141,6 +145,10 @@ public static class AnalysisPlots
         return p;
     }
 
+    /// <param name="s">The feature statistics.</param>
+    /// <param name="pca">The PCA of the token sample (null: a note says why it is missing).</param>
+    /// <param name="docGroup">Group of a document id (null: ungrouped).</param>
+    /// <param name="groupKind">What the groups are, for the legend title.</param>
     /// <param name="maxGroups">Groups drawn (most populous kept past it); past the 8 series colours the markers turn square.</param>
     internal static Plot PcaScatter(FeatureStats s, PcaResult? pca, Func<int, string?> docGroup, string groupKind, int maxGroups = 8)
     {

@@ -9,6 +9,7 @@ public sealed record CategoryInfo(string Name, long Documents, long Tokens);
 /// <summary>One row of a category's specificity table.</summary>
 /// <param name="Feature">Feature id.</param>
 /// <param name="FiredDocuments">Documents of the category on which the feature fired (value &gt; 0 on at least one token).</param>
+/// <param name="Score">Its specificity to the category (<see cref="CategorySpecificity"/>).</param>
 public sealed record CategoryFeature(int Feature, long FiredDocuments, Specificity Score);
 
 /// <summary>

@@ -48,7 +48,10 @@ public sealed class SaeEncodingPass : IDisposable
     /// <summary>Where encoding runs, as recorded in the report ("cpu", "ilgpu-cpu", "cuda:0 …").</summary>
     public string Device => _device?.Device ?? SaeGuard.Sae.Device.SaeDevice.CpuName;
 
+    /// <param name="sae">The SAE that encodes each block of activations.</param>
+    /// <param name="seed">Seed of the token sample.</param>
     /// <param name="device">cpu (null), cuda, ilgpu-cpu or auto (<see cref="SaeGuard.Sae.Device.SaeDevice.Resolve"/>).</param>
+    /// <param name="blockRows">Rows encoded per block.</param>
     public SaeEncodingPass(SaeModel sae, int seed = 0, string? device = null, int blockRows = 4096)
     {
         _sae = sae;

@@ -19,6 +19,7 @@ public sealed class AtomicDirectory : IDisposable
     /// <summary>Set SAEGUARD_CRASH_AT to a swap step (written, aside, swapped) to kill the process there (tests).</summary>
     public const string CrashVariable = "SAEGUARD_CRASH_AT";
 
+    /// <param name="finalPath">The folder the output will be at once committed.</param>
     /// <param name="kind">The output kind recorded in the marker (default: what the command's policy check said).</param>
     public AtomicDirectory(string finalPath, string? kind = null)
     {

@@ -15,6 +15,10 @@ namespace SaeGuard.Features;
 /// </summary>
 public static class FeatureSetBuilder
 {
+    /// <param name="saeDir">The SAE folder (SAELens layout).</param>
+    /// <param name="actsDir">The activations dump the SAE encodes (documents, tokens, labels, categories).</param>
+    /// <param name="probeDir">A probe folder for each feature's weight and contribution (null: none).</param>
+    /// <param name="options">Examples, bands, context, neighbours, prior and seed (defaults when null).</param>
     /// <param name="unembedding">A model's output matrix for the logit lens of each decoder row (<see cref="LogitLens"/>), or null.</param>
     public static FeatureSet Build(string saeDir, string actsDir, string? probeDir = null, FeatureDashboardOptions? options = null, Unembedding? unembedding = null)
     {

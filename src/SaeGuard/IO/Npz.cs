@@ -103,6 +103,7 @@ public sealed class NpzWriter
 
     static long[] OrFlat(long[] shape, int length) => shape.Length == 0 ? new long[] { length } : shape;
 
+    /// <param name="path">The .npz file (written atomically).</param>
     /// <param name="compress">Deflate the entries (np.savez_compressed); otherwise stored (np.savez).</param>
     public void Save(string path, bool compress = false) => Common.AtomicFile.Write(path, s => WriteTo(s, compress));
 

@@ -25,6 +25,9 @@ static class DumpOrientationGuesser
     // "features x tokens", "[n_features, n_tokens]", "tokens_by_features", …
     const string Between = @"[a-z]*[\s_\-\[\],]*(x|by|×|,|vs)[\s_\-\[\],]*(n_|num_)?";
 
+    /// <param name="shapes">The shape of every chunk's matrix.</param>
+    /// <param name="meta">A metadata file beside the chunks, or null.</param>
+    /// <param name="rank">The rank of the chunks' arrays.</param>
     /// <param name="fromShapes">Whether the axis that varies between chunks counts as evidence.</param>
     public static OrientationGuess Guess(IReadOnlyList<long[]> shapes, JsonNode? meta, int rank, bool fromShapes = true)
     {

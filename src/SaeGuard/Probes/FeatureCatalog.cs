@@ -31,8 +31,14 @@ public sealed record FeatureCatalog
         catch (JsonException e) { throw new UserError($"'{path}' is not a valid features file: {e.Message}"); }
     }
 
+    /// <param name="f">Pooled SAE features of every prompt, with the token positions they came from.</param>
+    /// <param name="prompts">The labelled prompts, in the rows' order.</param>
     /// <param name="tokenText">Token id → text.</param>
     /// <param name="decision">The probe whose <see cref="FeatureWeights">weights</see> are recorded as "weight".</param>
+    /// <param name="probes">Every fitted probe, by kind.</param>
+    /// <param name="hybrid">The hybrid's explainer (per-feature contributions).</param>
+    /// <param name="maxExplained">Features explained, strongest weights first.</param>
+    /// <param name="examples">Example contexts kept per feature.</param>
     public static FeatureCatalog Build(PromptFeatures f, IReadOnlyList<LabelledPrompt> prompts, Func<int, string> tokenText,
         IReadOnlyDictionary<string, LinearProbe> probes, HybridExplainer hybrid, string decision, int maxExplained = 64, int examples = 6)
     {

@@ -28,7 +28,10 @@ public sealed record LogisticModel(double[] W, double B, int Iterations, bool Co
 public static class LogisticRegression
 {
     /// <param name="x">Row-major [n, f] features.</param>
+    /// <param name="n">Rows.</param>
+    /// <param name="f">Features per row.</param>
     /// <param name="y">Labels 0/1, length n.</param>
+    /// <param name="options">Penalty, strength and solver limits (defaults when null).</param>
     /// <param name="warmStart">Starting point (e.g. the previous solution on a regularisation path).</param>
     public static LogisticModel Fit(double[] x, int n, int f, ReadOnlySpan<int> y, LogisticOptions? options = null, LogisticModel? warmStart = null) =>
         Fit(new DenseDesign(x, n, f), y, options, warmStart);

@@ -24,11 +24,11 @@ public class ParquetPagesTests
     }
 
     [Fact]
-    public void A_well_formed_file_passes_and_reads_all_rows()
+    public async Task A_well_formed_file_passes_and_reads_all_rows()
     {
         using var tmp = new TempDir();
         var path = tmp["ok.parquet"];
-        Write(path).GetAwaiter().GetResult();
+        await Write(path);
         ParquetFooter.Check(path);
         var docs = CorpusReader.Read(path, new CorpusReadOptions { Format = "parquet" }).ToList();
         Assert.Equal(150, docs.Count);
@@ -36,11 +36,11 @@ public class ParquetPagesTests
     }
 
     [Fact]
-    public void A_malformed_first_page_header_is_refused_before_the_library_reads_it()
+    public async Task A_malformed_first_page_header_is_refused_before_the_library_reads_it()
     {
         using var tmp = new TempDir();
         var path = tmp["bad.parquet"];
-        Write(path).GetAwaiter().GetResult();
+        await Write(path);
         var bytes = File.ReadAllBytes(path);
         bytes[4] = 0xFB; // field delta 15, type 11 (a map): no page header holds one
         File.WriteAllBytes(path, bytes);

@@ -37,7 +37,7 @@ public class TokenWindowsTests
             Assert.Equal(101, w.Tokens.Ids[0]);
             Assert.Equal(102, w.Tokens.Ids[^1]);
             Assert.True(w.Tokens.IsSpecial[0] && w.Tokens.IsSpecial[^1]);
-            Assert.False(w.Tokens.IsSpecial[1..^1].Any(s => s));
+            Assert.DoesNotContain(true, w.Tokens.IsSpecial[1..^1]);
             Assert.Equal(Enumerable.Range(1001 + w.Start, 254), w.Tokens.Ids[1..^1]);
         }
         // Every content token is in some window.

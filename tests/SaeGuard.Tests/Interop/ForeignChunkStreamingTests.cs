@@ -43,7 +43,7 @@ public class ForeignChunkStreamingTests
         {
             case "pt":
                 TorchWriter.Save(path, new TorchTensorData("feats", dtype, shape, data), new TorchTensorData("token_ids", DType.I64, new long[] { rows }, TokenBytes(rows)));
-                return ((TorchTensor)((SaeGuard.IO.Pickle.PyDict)TorchPickleReader.Load(path)!)["feats"]).ToFloat32();
+                return ((TorchTensor)((SaeGuard.IO.Pickle.PyDict)TorchPickleReader.Load(path)!)["feats"]!).ToFloat32();
             case "pt-bare":
                 TorchWriter.Save(path, new TorchTensorData("", dtype, shape, data));
                 return ((TorchTensor)TorchPickleReader.Load(path)!).ToFloat32();

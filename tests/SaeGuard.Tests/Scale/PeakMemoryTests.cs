@@ -6,7 +6,7 @@ namespace SaeGuard.Tests.Scale;
 
 /// <summary>
 /// Peak resident memory (VmHWM, measured by /usr/bin/time around a separate CLI process) of
-/// extract, train and analyze on a corpus and on one 8× its size differs by less than 15%.
+/// extract, train and analyze on a corpus 8× the size of another grows by less than 15%.
 /// Each 1× input already spans several of the units the stage holds at once (a sort window of
 /// documents, a pool of shard files, a block of rows), so the 8× run only adds more of the same.
 /// </summary>
@@ -19,7 +19,9 @@ public class PeakMemoryTests
         Assert.True(small > 0 && large > 0, $"{stage}: no peak RSS measured ({small}, {large} KB)");
         double growth = (double)(large - small) / small;
         Console.WriteLine($"{stage}: peak RSS {small / 1024.0:F0} MB at 1×, {large / 1024.0:F0} MB at 8× ({100 * growth:+0.0;-0.0}%)");
-        Assert.True(Math.Abs(growth) < Tolerance, $"{stage}: peak RSS {small} KB at 1× vs {large} KB at 8× ({100 * growth:F1}% > {100 * Tolerance}%)");
+        // The property is "does not grow": a lower peak at 8× can only be the collector's timing
+        // (seen at −15.5% on a loaded 2-core machine for a stage whose live memory is one block).
+        Assert.True(growth < Tolerance, $"{stage}: peak RSS {small} KB at 1× vs {large} KB at 8× ({100 * growth:F1}% > {100 * Tolerance}%)");
     }
 
     internal static bool HaveTime(out string why)

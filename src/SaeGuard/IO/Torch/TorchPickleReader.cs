@@ -106,7 +106,11 @@ sealed class TorchAllowList : IPickleAllowList
     readonly ReadLimits? _limits;
     readonly Dictionary<string, TorchStorage> _storages = new();
 
+    /// <param name="zip">The opened torch.save archive.</param>
+    /// <param name="prefix">The archive's top folder (e.g. "archive/").</param>
+    /// <param name="where">The file, for messages.</param>
     /// <param name="lazyPath">When set, storages are not read now but reopened from this file on use.</param>
+    /// <param name="limits">Read limits for the storages (defaults when null).</param>
     public TorchAllowList(SafeZip zip, string prefix, string where, string? lazyPath = null, ReadLimits? limits = null)
     {
         _zip = zip; _prefix = prefix; _where = where; _lazyPath = lazyPath; _limits = limits;

@@ -33,6 +33,8 @@ public sealed class DeviceSaeEncoder : IDisposable
     /// <summary>The device's name as recorded in outputs (e.g. "ilgpu-cpu", "cuda:0 NVIDIA H200").</summary>
     public string Device { get; }
 
+    /// <param name="sae">The SAE whose encoder runs on the device (weights copied there once).</param>
+    /// <param name="device">The opened device (<see cref="SaeDevice.Resolve"/>).</param>
     /// <param name="blockRows">Rows per device pass (buffers hold this many rows of x, pre and codes).</param>
     public DeviceSaeEncoder(SaeModel sae, SaeDevice device, int blockRows = 4096)
     {

@@ -18,7 +18,7 @@ public enum DeviceGemm { Tiled, CuBlas }
 /// A TopK or ReLU + L1 training step resident on an ILGPU accelerator (CUDA, or the CPU accelerator in tests):
 /// parameters, Adam moments, the batch and every intermediate stay on the device. Per step only the
 /// per-row sums ([rows, 5]), the column sums of x ([d]) and the dead count come back.
-/// The same operations and float formulas as <see cref="SaeStep"/> + <see cref="CpuBackend"/>;
+/// The same operations and float formulas as <see cref="SaeStep"/> + <see cref="SaeGuard.Sae.Training.CpuTrainingBackend"/>;
 /// sums run in another order and the gradient scatter uses atomics, so weights agree to rounding,
 /// not bit for bit.
 /// </summary>
