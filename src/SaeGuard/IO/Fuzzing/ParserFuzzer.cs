@@ -114,6 +114,11 @@ public static class ParserFuzzer
             var input = t.MutateInside is { } inside ? inside(t.Seeds[which], x => Mutate(x, rng)) : Mutate(t.Seeds[which], rng);
             File.WriteAllBytes(path, input);
             var (outcome, digest, error, seconds, allocated) = Once(t, path, perCase);
+            double firstSeconds = seconds;
+            // A slow case is timed again: a parser that loops is slow every time, a pause of a
+            // loaded machine (GC, JIT, another process) is not.
+            if (outcome is Outcome.Parsed or Outcome.Refused && seconds > perCase.TotalSeconds)
+                seconds = Math.Min(seconds, Once(t, path, perCase).Seconds);
             maxSec = Math.Max(maxSec, seconds);
             maxAlloc = Math.Max(maxAlloc, allocated);
             string Case() => $"{t.Name} case {i} (seed {seed})";
@@ -127,7 +132,7 @@ public static class ParserFuzzer
                 default: failures.Add($"{Case()}: {error}; {Input()}"); break;
             }
             if (outcome is Outcome.Parsed or Outcome.Refused && seconds > perCase.TotalSeconds)
-                failures.Add($"{Case()}: took {seconds:F2} s, over the {perCase.TotalSeconds:F1} s limit; {Input()}");
+                failures.Add($"{Case()}: took {firstSeconds:F2} s, then {seconds:F2} s timed again, over the {perCase.TotalSeconds:F1} s limit; {Input()}");
             if (allocated > maxBytes)
                 failures.Add($"{Case()}: allocated {allocated / 1048576.0:F0} MiB, over the {maxBytes / 1048576.0:F0} MiB limit; {Input()}");
         }
@@ -139,7 +144,7 @@ public static class ParserFuzzer
     enum Outcome { Parsed, Refused, Crashed, Hang }
 
     /// <summary>One parse on a worker thread, so that a hang is reported instead of hanging the run.</summary>
-    static (Outcome, string?, string?, double, long) Once(FuzzTarget t, string path, TimeSpan perCase)
+    static (Outcome Outcome, string? Digest, string? Error, double Seconds, long Allocated) Once(FuzzTarget t, string path, TimeSpan perCase)
     {
         Outcome outcome = Outcome.Hang;
         string? digest = null, error = null;
