@@ -24,6 +24,12 @@ public class PeakMemoryTests
         Assert.True(growth < Tolerance, $"{stage}: peak RSS {small} KB at 1× vs {large} KB at 8× ({100 * growth:F1}% > {100 * Tolerance}%)");
     }
 
+    /// <summary>
+    /// The lower peak of two runs (outputs NAME and NAMEb): a peak is a maximum, so one late
+    /// collection or a neighbour's pressure only ever adds to it; the lower of two is the steadier figure.
+    /// </summary>
+    internal static long LowerOfTwo(Func<string, long> run, string name) => Math.Min(run(name), run(name + "b"));
+
     internal static bool HaveTime(out string why)
     {
         why = File.Exists("/usr/bin/time") ? "" : "/usr/bin/time is not installed (Debian package 'time', listed in .ci/apt-packages)";
