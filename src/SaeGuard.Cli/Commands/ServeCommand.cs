@@ -1,10 +1,4 @@
 using System.CommandLine;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using SaeGuard.Common;
 using SaeGuard.Server;
 using SaeGuard.Serving;
@@ -54,19 +48,9 @@ static class ServeCommand
             using var guard = p.GetValue(probe) is string dir
                 ? GuardLoader.Load(dir, new Probes.GuardLoadOptions { Threads = p.GetValue(threads), Models = CliModels.Sources })
                 : GuardLoader.LoadDefault();
-            // A bind failure is reported below as one line; the host would also log it with a stack trace.
-            var app = GuardServer.Build(guard, options, b => b.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None));
-            try { app.Start(); }
-            catch (IOException e)
-            {
-                throw new UserError($"Cannot listen on {string.Join(", ", options.Urls)}: {e.Message}");
-            }
-            IEnumerable<string> bound = (IEnumerable<string>?)app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? options.Urls;
             var info = guard.Scorer.Info;
-            Console.Error.WriteLine($"serve: {info.Model} layer {info.Layer}, SAE {info.Sae.DSae} features, threshold {info.Threshold:0.###}");
-            foreach (var a in bound) Console.Error.WriteLine($"serve: listening on {a} (feature browser at {a}/, Ctrl+C to stop)");
-            app.WaitForShutdown();
-            return 0;
+            return ServeHost.Run(quiet => GuardServer.Build(guard, options, quiet), options,
+                $"{info.Model} layer {info.Layer}, SAE {info.Sae.DSae} features, threshold {info.Threshold:0.###}", "feature browser");
         }));
         return cmd;
     }
